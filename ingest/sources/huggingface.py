@@ -1,0 +1,119 @@
+"""Hugging Face adoption: downloads (rolling 30 days), likes and trending score per repo."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from schemas.config import HuggingFaceConfig, RetryConfig
+from schemas.huggingface import HuggingFaceModel, check_page
+from schemas.rows import Observation, SourceResult
+
+from ..http import PayloadError, get_json
+from .common import quarantine
+
+EXPAND = ["downloads", "downloadsAllTime", "likes", "trendingScore", "createdAt", "lastModified"]
+
+# Which fields become observations, under which metric name.
+METRICS = {
+    "downloads": "downloads",
+    "likes": "likes",
+    "trending_score": "trending_score",
+    "downloads_all_time": "downloads_all_time",
+}
+
+
+class HuggingFaceSource:
+    name = "huggingface"
+
+    def __init__(self, config: HuggingFaceConfig):
+        self.config = config
+
+    async def fetch(self, client: httpx.AsyncClient, retry: RetryConfig) -> list[Any]:
+        pages: list[Any] = []
+        base = [("sort", "downloads"), ("direction", "-1")] + [("expand", e) for e in EXPAND]
+        queries = [
+            (base + [("author", a)], self.config.models_per_author) for a in self.config.authors
+        ]
+        if self.config.top_n:
+            queries.append((base, self.config.top_n))
+        for query, wanted in queries:
+            limit = min(self.config.page_size, wanted)
+            url: str | None = f"{self.config.base_url}/api/models"
+            params: list[tuple[str, Any]] | None = query + [("limit", limit)]
+            got = 0
+            seen: set[str] = set()
+            for _ in range(self.config.max_pages):
+                if url is None or got >= wanted:
+                    break
+                if url in seen:
+                    raise PayloadError(f"Link pagination loops back to {url}")
+                seen.add(url)
+                fetched = await get_json(client, url, retry, params=params)
+                page = fetched.data
+                if not isinstance(page, list):
+                    raise PayloadError(
+                        f"expected a JSON array of models, got {type(page).__name__}"
+                    )
+                pages.append(page)
+                got += len(page)
+                nxt = _next_link(fetched.headers.get("link"))
+                url = str(httpx.URL(fetched.url).join(nxt)) if nxt else None
+                params = None
+        return pages
+
+    def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
+        result = SourceResult(source=self.name, vintage="expand")
+        seen: set[str] = set()
+        index = 0
+        for payload in payloads:
+            try:
+                records = check_page(payload)
+            except ValueError as exc:
+                raise PayloadError(f"not a Hugging Face models page: {exc}") from None
+            for record in records:
+                index += 1
+                try:
+                    model = HuggingFaceModel.model_validate(record)
+                except (ValidationError, ValueError) as exc:
+                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
+                    continue
+                if model.id in seen:  # an author listing and the top-N overlap
+                    continue
+                seen.add(model.id)
+                for field, metric in METRICS.items():
+                    value = getattr(model, field)
+                    if value is not None:
+                        result.observations.append(
+                            Observation(
+                                source=self.name,
+                                model_id=model.id,
+                                metric=metric,
+                                value=float(value),
+                                observed_at=observed_at,
+                            )
+                        )
+        result.records_fetched = index
+        return result
+
+
+def _next_link(header: str | None) -> str | None:
+    """The `rel="next"` target of a GitHub-style Link header."""
+    if not header:
+        return None
+    for part in header.split(","):
+        section = part.split(";")
+        if len(section) < 2:
+            continue
+        target = section[0].strip()
+        rels = [s.strip() for s in section[1:]]
+        if (
+            target.startswith("<")
+            and target.endswith(">")
+            and any(r.replace(" ", "") in ('rel="next"', "rel=next") for r in rels)
+        ):
+            return target[1:-1]
+    return None

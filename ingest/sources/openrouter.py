@@ -1,0 +1,95 @@
+"""OpenRouter's model catalogue: prices per model, and the links to Hugging Face repos."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from schemas.config import OpenRouterConfig, RetryConfig
+from schemas.openrouter import OpenRouterModel, OpenRouterModelsPage, parse_price
+from schemas.rows import CatalogEntry, Price, SourceResult
+
+from ..http import PayloadError, get_json
+from .common import quarantine
+
+MILLION = Decimal(1_000_000)
+
+
+def per_million(value: str) -> Decimal | None:
+    price = parse_price(value)
+    return None if price is None else price * MILLION
+
+
+class OpenRouterSource:
+    name = "openrouter"
+
+    def __init__(self, config: OpenRouterConfig):
+        self.config = config
+
+    async def fetch(self, client: httpx.AsyncClient, retry: RetryConfig) -> list[Any]:
+        """The full list in one request; follows `links.next` only if the server paginates."""
+        url: str | None = f"{self.config.base_url}/models"
+        params: dict[str, str] | None = {"output_modalities": self.config.output_modalities}
+        pages: list[Any] = []
+        seen: set[str] = set()
+        while url:
+            if url in seen or len(pages) >= 50:
+                raise PayloadError(f"pagination loop at {url}")
+            seen.add(url)
+            fetched = await get_json(client, url, retry, params=params)
+            pages.append(fetched.data)
+            nxt = (
+                (fetched.data.get("links") or {}).get("next")
+                if isinstance(fetched.data, dict)
+                else None
+            )
+            url = str(httpx.URL(fetched.url).join(nxt)) if isinstance(nxt, str) and nxt else None
+            params = None
+        return pages
+
+    def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
+        result = SourceResult(source=self.name)
+        paged = False
+        index = 0
+        for payload in payloads:
+            try:
+                page = OpenRouterModelsPage.model_validate(payload)
+            except ValidationError as exc:
+                raise PayloadError(
+                    f"not an OpenRouter models payload: {exc.errors()[0]['msg']}"
+                ) from None
+            paged = paged or page.total_count is not None or page.links is not None
+            for record in page.data:
+                index += 1
+                try:
+                    model = OpenRouterModel.model_validate(record)
+                except (ValidationError, ValueError) as exc:
+                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
+                    continue
+                result.catalog.append(
+                    CatalogEntry(
+                        source=self.name,
+                        model_id=model.id,
+                        canonical_slug=model.slug,
+                        hugging_face_id=model.hugging_face_id,
+                        display_name=model.name,
+                        context_length=model.context_length,
+                    )
+                )
+                result.prices.append(
+                    Price(
+                        source=self.name,
+                        model_id=model.id,
+                        provider="openrouter",
+                        prompt_usd_per_mtok=per_million(model.pricing.prompt),
+                        completion_usd_per_mtok=per_million(model.pricing.completion),
+                        observed_at=observed_at,
+                    )
+                )
+        result.records_fetched = index
+        result.vintage = "paged" if paged else "unpaged"
+        return result

@@ -1,0 +1,76 @@
+"""The retired WZRD momentum feed: read if a mirror answers, otherwise a normal "unreachable"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from schemas.config import RetryConfig, WzrdConfig
+from schemas.rows import Observation, SourceResult
+from schemas.wzrd import CONFIDENCE_WEIGHTS, TREND_POINTS, WzrdEnvelope, WzrdSignal
+
+from ..http import PayloadError, get_json
+from .common import quarantine
+
+
+class WzrdSource:
+    name = "wzrd"
+
+    def __init__(self, config: WzrdConfig):
+        self.config = config
+
+    async def fetch(self, client: httpx.AsyncClient, retry: RetryConfig) -> list[Any]:
+        url = f"{self.config.base_url}/v1/signals/momentum"
+        fetched = await get_json(client, url, retry, params={"limit": 100})
+        return [fetched.data]
+
+    def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
+        result = SourceResult(source=self.name)
+        index = 0
+        for payload in payloads:
+            try:
+                envelope = WzrdEnvelope.model_validate(payload)
+            except ValidationError as exc:
+                raise PayloadError(
+                    f"not a WZRD momentum payload: {exc.errors()[0]['msg']}"
+                ) from None
+            result.vintage = envelope.vintage
+            when = _parse_time(envelope.generated_at) or observed_at
+            for record in envelope.models:
+                index += 1
+                try:
+                    signal = WzrdSignal.from_record(record)
+                except (ValidationError, ValueError) as exc:
+                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
+                    continue
+                values = {
+                    "momentum": signal.score,
+                    "trend_points": TREND_POINTS[signal.trend],
+                    "confidence_weight": CONFIDENCE_WEIGHTS[signal.confidence],
+                }
+                if signal.delta_pct is not None:
+                    values["delta_pct"] = signal.delta_pct
+                for metric, value in values.items():
+                    result.observations.append(
+                        Observation(
+                            source=self.name,
+                            model_id=signal.model,
+                            metric=metric,
+                            value=float(value),
+                            observed_at=when,
+                        )
+                    )
+        result.records_fetched = index
+        return result
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -1,0 +1,24 @@
+"""Rank a LiteLLM model group's healthy deployments by traction's published snapshot.
+
+Thin on purpose: imports `schemas` and (lazily, inside `register`) litellm; never
+duckdb, polars, httpx or apscheduler. Whenever the snapshot is missing, unreadable,
+invalid or stale, it serves the first healthy deployment in configured order.
+
+    from router_adapter import register
+    register(router, snapshot="traction-data/snapshot.json")
+"""
+
+from __future__ import annotations
+
+from .matching import match_deployment
+from .snapshot_file import SnapshotReader, SnapshotView
+from .strategy import TractionStrategy, register, stats
+
+__all__ = [
+    "register",
+    "stats",
+    "TractionStrategy",
+    "SnapshotReader",
+    "SnapshotView",
+    "match_deployment",
+]

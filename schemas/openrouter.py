@@ -1,0 +1,91 @@
+"""OpenRouter's `GET /api/v1/models` catalogue, as the notes recommend checking it.
+
+Required fields are the ones a price or an identity depends on; everything else is
+optional because the API adds keys monthly and has dropped some before.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_PATTERN = r"^~?[^/\s]+/[^:\s]+(:\w+)?$"
+
+
+def parse_price(value: str) -> Decimal | None:
+    """USD per token as an exact Decimal; None for OpenRouter's "-1" (variable price)."""
+    try:
+        price = Decimal(value)
+    except InvalidOperation as exc:
+        raise ValueError(f"price {value!r} is not a decimal string") from exc
+    if not price.is_finite():
+        raise ValueError(f"price {value!r} is not finite")
+    if price == -1:
+        return None
+    if price < 0:
+        raise ValueError(f"price {value!r} is negative")
+    return price
+
+
+class OpenRouterPricing(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    prompt: str
+    completion: str
+
+    @field_validator("prompt", "completion", mode="before")
+    @classmethod
+    def _decimal_string(cls, value: Any) -> Any:
+        # Floats would lose the 22-decimal prices; only strings are the contract.
+        if not isinstance(value, str):
+            raise ValueError("price must be a decimal string")
+        parse_price(value)
+        return value
+
+
+class OpenRouterModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    created: int
+    context_length: int | None = Field(default=None, ge=0)
+    pricing: OpenRouterPricing
+    architecture: dict[str, Any]
+    canonical_slug: str | None = None
+    hugging_face_id: str | None = None
+
+    @field_validator("created", mode="before")
+    @classmethod
+    def _strict_int(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("created must be an integer Unix time")
+        return value
+
+    @field_validator("hugging_face_id", mode="after")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        # OpenRouter sends both null and "" for "no Hugging Face repo".
+        return value or None
+
+    @property
+    def slug(self) -> str:
+        return self.canonical_slug or self.id
+
+
+class OpenRouterLinks(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    next: str | None = None
+
+
+class OpenRouterModelsPage(BaseModel):
+    """The envelope; records are checked one by one so one bad model does not sink the rest."""
+
+    model_config = ConfigDict(extra="allow")
+
+    data: list[Any]
+    total_count: int | None = None
+    links: OpenRouterLinks | None = None

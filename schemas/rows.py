@@ -1,0 +1,78 @@
+"""Rows as the store keeps them: what a source run lands, whatever the source.
+
+Sources translate their payloads into these; the store and scoring know nothing
+of upstream field names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunStatus = Literal["ok", "unchanged", "degraded", "failed", "unreachable", "running"]
+
+
+class Observation(BaseModel):
+    """One numeric fact: a model's metric as one source reported it at one time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    model_id: str
+    metric: str
+    value: float
+    observed_at: datetime
+
+
+class Price(BaseModel):
+    """A provider's price for a model. Exact decimals; None means variable/unknown ("-1")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    model_id: str
+    provider: str
+    prompt_usd_per_mtok: Decimal | None
+    completion_usd_per_mtok: Decimal | None
+    observed_at: datetime
+
+
+class CatalogEntry(BaseModel):
+    """What a source says about a model's identity: the links scoring joins sources by."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    model_id: str
+    canonical_slug: str | None = None
+    hugging_face_id: str | None = None
+    display_name: str | None = None
+    context_length: int | None = None
+
+
+class Quarantined(BaseModel):
+    """A record that failed its contract, kept verbatim with the reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    record_index: int
+    model_id: str | None
+    reason: str
+    raw: str = Field(description="the record as received, JSON-encoded")
+
+
+class SourceResult(BaseModel):
+    """Everything one source run produced, landed in the store in one transaction."""
+
+    source: str
+    vintage: str | None = None
+    observations: list[Observation] = []
+    prices: list[Price] = []
+    catalog: list[CatalogEntry] = []
+    quarantined: list[Quarantined] = []
+    records_fetched: int = 0
+    payload_hash: str | None = None

@@ -1,0 +1,94 @@
+"""Load the configuration: built-in defaults, then the TOML file, then `TRACTION_*` variables.
+
+A nested key maps to an environment variable by joining its path with `__`:
+`sources.huggingface.top_n` is `TRACTION_SOURCES__HUGGINGFACE__TOP_N`. Values that
+look like JSON lists or objects are parsed as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomllib
+from pydantic import ValidationError
+
+from schemas.config import TractionConfig
+
+ENV_PREFIX = "TRACTION_"
+CONFIG_ENV = "TRACTION_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the operator: which key, which value, why."""
+
+
+def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple, str]]:
+    overrides: dict[str, Any] = {}
+    origin: dict[tuple, str] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+        if not all(path):
+            raise ConfigError(f"{name}: empty key segment in variable name")
+        value: Any = raw
+        if raw.strip().startswith(("[", "{")):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{name}={raw!r}: not valid JSON ({exc.msg})") from exc
+        node = overrides
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{name}: {'.'.join(path)} conflicts with another variable")
+            node = child
+        node[path[-1]] = value
+        origin[path] = name
+    return overrides, origin
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> TractionConfig:
+    """Build the config, raising ConfigError that names the key at fault and its value."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get(CONFIG_ENV) or None
+    data: dict[str, Any] = {}
+    where = "built-in defaults"
+    if path:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {file} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
+        where = str(file)
+    overrides, origin = _env_overrides(environ)
+    data = _merge(data, overrides)
+    try:
+        return TractionConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(str(p) for p in err["loc"])
+            key = ".".join(loc)
+            source = origin.get(loc) or where
+            shown = f" = {err['input']!r}" if err["type"] != "missing" else ""
+            problems.append(f"{key}{shown} (from {source}): {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from exc

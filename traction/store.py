@@ -1,0 +1,202 @@
+"""The DuckDB store: numbered migrations, and the few writes and reads the stages share.
+
+One writer at a time (DuckDB's rule), so every stage opens the database, does its
+work inside a transaction and closes it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from schemas.rows import SourceResult
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """The store keeps naive UTC; aware datetimes are converted, naive ones taken as UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def new_run_id() -> str:
+    return utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("traction.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every migration newer than the database; returns the resulting schema version."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version "
+        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    current = row[0] if row else 0
+    for number, name, sql in _migrations():
+        if number <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [number, name, utcnow()])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        current = number
+    return current
+
+
+@contextmanager
+def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open (creating and migrating if needed) and always close the database."""
+    path = Path(path)
+    if read_only:
+        con = duckdb.connect(str(path), read_only=True)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+        migrate(con)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection, kind: str, source: str | None, started_at: datetime
+) -> str:
+    run_id = new_run_id()
+    con.execute(
+        "INSERT INTO runs (run_id, kind, source, started_at, status)"
+        " VALUES (?, ?, ?, ?, 'running')",
+        [run_id, kind, source, naive_utc(started_at)],
+    )
+    return run_id
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    *,
+    error: str | None = None,
+    vintage: str | None = None,
+    fetched: int = 0,
+    stored: int = 0,
+    quarantined: int = 0,
+    payload_hash: str | None = None,
+) -> None:
+    con.execute(
+        "UPDATE runs SET finished_at = ?, status = ?, error = ?, vintage = ?, records_fetched = ?,"
+        " records_stored = ?, records_quarantined = ?, payload_hash = ? WHERE run_id = ?",
+        [utcnow(), status, error, vintage, fetched, stored, quarantined, payload_hash, run_id],
+    )
+
+
+def last_payload_hash(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    row = con.execute(
+        "SELECT payload_hash FROM runs WHERE kind = 'ingest' AND source = ? AND payload_hash"
+        " IS NOT NULL AND status IN ('ok', 'degraded', 'unchanged')"
+        " ORDER BY started_at DESC LIMIT 1",
+        [source],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> int:
+    """Write a source run's facts; returns how many were new. Caller owns the transaction."""
+    before = con.execute("SELECT count(*) FROM observations").fetchone()[0]
+    before += con.execute("SELECT count(*) FROM prices").fetchone()[0]
+    if result.observations:
+        con.executemany(
+            "INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                [o.source, o.model_id, o.metric, o.value, naive_utc(o.observed_at), run_id]
+                for o in result.observations
+            ],
+        )
+    if result.prices:
+        con.executemany(
+            "INSERT OR IGNORE INTO prices VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    p.source,
+                    p.model_id,
+                    p.provider,
+                    p.prompt_usd_per_mtok,
+                    p.completion_usd_per_mtok,
+                    naive_utc(p.observed_at),
+                    run_id,
+                ]
+                for p in result.prices
+            ],
+        )
+    now = utcnow()
+    if result.catalog:
+        con.executemany(
+            "INSERT INTO catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, model_id)"
+            " DO UPDATE SET canonical_slug = excluded.canonical_slug,"
+            " hugging_face_id = excluded.hugging_face_id, display_name = excluded.display_name,"
+            " context_length = excluded.context_length, last_seen_at = excluded.last_seen_at,"
+            " run_id = excluded.run_id",
+            [
+                [
+                    c.source,
+                    c.model_id,
+                    c.canonical_slug,
+                    c.hugging_face_id,
+                    c.display_name,
+                    c.context_length,
+                    now,
+                    now,
+                    run_id,
+                ]
+                for c in result.catalog
+            ],
+        )
+    if result.quarantined:
+        con.executemany(
+            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                [run_id, q.source, q.record_index, q.model_id, q.reason, q.raw, now]
+                for q in result.quarantined
+            ],
+        )
+    after = con.execute("SELECT count(*) FROM observations").fetchone()[0]
+    after += con.execute("SELECT count(*) FROM prices").fetchone()[0]
+    return after - before
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
