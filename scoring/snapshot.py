@@ -51,21 +51,12 @@ def source_freshness(
     for name in SOURCES:
         if not getattr(config.sources, name).enabled:
             continue
-        ok = con.execute(
-            "SELECT max(started_at) FROM runs WHERE kind = 'ingest' AND source = ?"
-            " AND status IN ('ok', 'unchanged', 'degraded')",
-            [name],
-        ).fetchone()[0]
-        last = con.execute(
-            "SELECT status FROM runs WHERE kind = 'ingest' AND source = ?"
-            " ORDER BY started_at DESC LIMIT 1",
-            [name],
-        ).fetchone()
+        ok = store.last_success(con, name)
         last_ok = _aware(ok) if ok else None
         stale = last_ok is None or (now - last_ok).total_seconds() > config.scoring.source_max_age
         fresh[name] = {
             "last_success_at": last_ok,
-            "last_status": last[0] if last else None,
+            "last_status": store.last_status(con, name),
             "stale": stale,
         }
     return fresh
@@ -75,7 +66,7 @@ def build_snapshot(
     con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime | None = None
 ) -> Snapshot:
     """Score everything stored up to `now` and assemble (but do not publish) a snapshot."""
-    now = _aware(now or datetime.now(timezone.utc)).replace(microsecond=0)
+    now = _aware(now or datetime.now(timezone.utc))
     history = load_history(con, now)
     signals = compute_signals(history, config.scoring.metric_weights)
 
@@ -138,10 +129,10 @@ def build_snapshot(
     for rank, model in enumerate(scored, start=1):
         model["rank"] = rank
 
-    version_row = con.execute("SELECT coalesce(max(version), 0) FROM snapshots").fetchone()
+    version = store.scalar(con, "SELECT coalesce(max(version), 0) FROM snapshots")
     body = {
         "contract_version": CONTRACT_VERSION,
-        "version": version_row[0] + 1,
+        "version": version + 1,
         "generated_at": now,
         "stale_after": now + timedelta(seconds=config.scoring.stale_after),
         "policy": "momentum",

@@ -89,6 +89,10 @@ def load_config(
             loc = tuple(str(p) for p in err["loc"])
             key = ".".join(loc)
             source = origin.get(loc) or where
-            shown = f" = {err['input']!r}" if err["type"] != "missing" else ""
+            # An unknown key's value is never echoed: it may be a token put in the wrong place.
+            secret = err["type"] == "extra_forbidden" or any(
+                word in key.lower() for word in ("token", "key", "secret", "password")
+            )
+            shown = "" if err["type"] == "missing" or secret else f" = {err['input']!r}"
             problems.append(f"{key}{shown} (from {source}): {err['msg']}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from exc

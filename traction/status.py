@@ -20,23 +20,31 @@ def collect(config: TractionConfig) -> dict[str, Any]:
         report["error"] = "no database yet: run `traction run --once` or `traction demo`"
         return report
     with store.connect(db, read_only=True) as con:
-        rows = con.execute(
+        latest = con.execute(
             "SELECT source, run_id, status, started_at, finished_at, records_fetched,"
             " records_stored, records_quarantined, vintage, error FROM ("
             "  SELECT *, row_number() OVER (PARTITION BY source ORDER BY started_at DESC) AS n"
             "  FROM runs WHERE kind = 'ingest') WHERE n = 1 ORDER BY source"
         ).fetchall()
-        for source, run_id, status, started, finished, fetched, stored, quar, vintage, err in rows:
-            last_ok = con.execute(
-                "SELECT max(started_at) FROM runs WHERE kind = 'ingest' AND source = ?"
-                " AND status IN ('ok', 'unchanged', 'degraded')",
-                [source],
-            ).fetchone()[0]
-            totals = con.execute(
+        for (
+            source,
+            run_id,
+            status,
+            started,
+            finished,
+            fetched,
+            stored,
+            quar,
+            vintage,
+            err,
+        ) in latest:
+            last_ok = store.last_success(con, source)
+            totals = store.rows(
+                con,
                 "SELECT (SELECT count(*) FROM observations WHERE source = ?),"
                 " (SELECT count(*) FROM quarantine WHERE source = ?)",
                 [source, source],
-            ).fetchone()
+            )[0]
             report["sources"][source] = {
                 "last_run": {
                     "run_id": run_id,
@@ -53,10 +61,12 @@ def collect(config: TractionConfig) -> dict[str, Any]:
                 "observations_total": totals[0],
                 "quarantined_total": totals[1],
             }
-        snap = con.execute(
+        found = store.rows(
+            con,
             "SELECT version, generated_at, published_at, content_hash, path,"
-            " json_array_length(body -> '$.models') FROM snapshots ORDER BY version DESC LIMIT 1"
-        ).fetchone()
+            " json_array_length(body -> '$.models') FROM snapshots ORDER BY version DESC LIMIT 1",
+        )
+        snap = found[0] if found else None
     if snap:
         version, generated, published, digest, path, models = snap
         generated_aware = generated.replace(tzinfo=timezone.utc)

@@ -30,6 +30,16 @@ def naive_utc(moment: datetime) -> datetime:
     return moment
 
 
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+    """Every row, fetched to the end: DuckDB 2 refuses new work on a half-read result."""
+    return con.execute(sql, params or []).fetchall()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    found = rows(con, sql, params)
+    return found[0][0] if found else None
+
+
 def new_run_id() -> str:
     return utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
@@ -49,8 +59,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         "CREATE TABLE IF NOT EXISTS schema_version "
         "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
     )
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
-    current = row[0] if row else 0
+    current = scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version") or 0
     for number, name, sql in _migrations():
         if number <= current:
             continue
@@ -125,19 +134,41 @@ def finish_run(
 
 
 def last_payload_hash(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
-    row = con.execute(
+    return scalar(
+        con,
         "SELECT payload_hash FROM runs WHERE kind = 'ingest' AND source = ? AND payload_hash"
         " IS NOT NULL AND status IN ('ok', 'degraded', 'unchanged')"
         " ORDER BY started_at DESC LIMIT 1",
         [source],
-    ).fetchone()
-    return row[0] if row else None
+    )
+
+
+GOOD_STATUSES = ("ok", "unchanged", "degraded")
+
+
+def last_success(con: duckdb.DuckDBPyConnection, source: str) -> datetime | None:
+    """When the source last delivered a usable payload (naive UTC)."""
+    return scalar(
+        con,
+        "SELECT max(started_at) FROM runs WHERE kind = 'ingest' AND source = ?"
+        " AND status IN ('ok', 'unchanged', 'degraded')",
+        [source],
+    )
+
+
+def last_status(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    return scalar(
+        con,
+        "SELECT status FROM runs WHERE kind = 'ingest' AND source = ?"
+        " ORDER BY started_at DESC LIMIT 1",
+        [source],
+    )
 
 
 def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> int:
     """Write a source run's facts; returns how many were new. Caller owns the transaction."""
-    before = con.execute("SELECT count(*) FROM observations").fetchone()[0]
-    before += con.execute("SELECT count(*) FROM prices").fetchone()[0]
+    count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM prices)"
+    before = scalar(con, count)
     if result.observations:
         con.executemany(
             "INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?, ?, ?)",
@@ -193,9 +224,7 @@ def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> i
                 for q in result.quarantined
             ],
         )
-    after = con.execute("SELECT count(*) FROM observations").fetchone()[0]
-    after += con.execute("SELECT count(*) FROM prices").fetchone()[0]
-    return after - before
+    return scalar(con, count) - before
 
 
 def dumps(value: object) -> str:

@@ -121,7 +121,13 @@ def run_demo(data_dir: str | os.PathLike[str]) -> int:
                     print(f"    {failure.source}: {failure.error}")
                 return 1
     snapshot_path = config.storage.snapshot
-    print(f"\nsnapshot: {snapshot_path}\n")
+    inspect = data_dir / "traction.toml"
+    inspect.write_text(
+        "# Written by `traction demo`: where its database and snapshot are.\n[storage]\n"
+        f'database = "{config.storage.database.resolve()}"\n'
+        f'snapshot = "{snapshot_path.resolve()}"\n'
+    )
+    print(f"\nsnapshot: {snapshot_path}   (inspect: traction --config {inspect} status)\n")
     print_ranking(snapshot_path)
     return route_one_call(snapshot_path)
 

@@ -69,7 +69,11 @@ class Upstream:
                     self._json({"error": {"code": 404, "message": "Not Found"}}, status=404)
 
             def _hf(self, query: dict[str, list[str]]) -> None:
-                models = [m for m in upstream._get("huggingface") if isinstance(m, dict)]
+                payload = upstream._get("huggingface")
+                if not isinstance(payload, list):  # a drifted or broken body, served as is
+                    self._json(payload)
+                    return
+                models = [m for m in payload if isinstance(m, dict)]
                 author = query.get("author", [None])[0]
                 if author:
                     models = [m for m in models if str(m.get("id", "")).startswith(author + "/")]

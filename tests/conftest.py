@@ -1,0 +1,51 @@
+"""Shared fixtures. Tests reach nothing beyond 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# LiteLLM fetches its price map from GitHub at import unless told not to.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
+from helpers import loopback_config, snapshot_body  # noqa: E402
+
+from schemas.config import TractionConfig  # noqa: E402
+from scoring.snapshot import render  # noqa: E402
+
+__all__ = ["loopback_config", "snapshot_body"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No operator settings or tokens from the machine leak into a test."""
+    for name in list(os.environ):
+        if name.startswith("TRACTION_") or name in (
+            "HF_TOKEN",
+            "OPENROUTER_API_KEY",
+            "GITHUB_TOKEN",
+        ):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> TractionConfig:
+    return loopback_config(tmp_path)
+
+
+@pytest.fixture
+def write_snapshot(tmp_path: Path) -> Callable[..., Path]:
+    """write_snapshot(models, path=None, **kw) -> path of a sealed, valid snapshot file."""
+
+    def write(
+        models: list[tuple[str, float, list[str]]], path: Path | None = None, **kw: Any
+    ) -> Path:
+        path = path or tmp_path / "snapshot.json"
+        path.write_bytes(render(snapshot_body(models, **kw).seal()))
+        return path
+
+    return write

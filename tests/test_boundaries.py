@@ -1,0 +1,73 @@
+"""The import boundaries of DEVELOPERS.md: the adapter stays light inside LiteLLM, and the
+worker never pays litellm's 4-second import."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ADAPTER_FORBIDDEN = {"duckdb", "polars", "httpx", "apscheduler", "ingest", "scoring", "traction"}
+WORKER_FORBIDDEN = {"litellm", "router_adapter"}
+
+
+def imported_roots(package: str) -> dict[str, set[str]]:
+    """Top-level modules each file of `package` imports, anywhere in the file (lazy ones too)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        roots: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                roots.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = roots
+    return found
+
+
+def test_adapter_source_never_imports_worker_dependencies():
+    offenders = {
+        f: sorted(roots & ADAPTER_FORBIDDEN)
+        for f, roots in imported_roots("router_adapter").items()
+    }
+    assert {f: r for f, r in offenders.items() if r} == {}
+
+
+@pytest.mark.parametrize("package", ["ingest", "scoring", "schemas", "traction"])
+def test_worker_source_never_imports_litellm(package):
+    offenders = {f: sorted(r & WORKER_FORBIDDEN) for f, r in imported_roots(package).items()}
+    # The demo is the one place that drives a real Router, and it imports lazily.
+    allowed = {"traction/demo/run.py"}
+    assert {f: r for f, r in offenders.items() if r and f not in allowed} == {}
+
+
+def test_schemas_import_nothing_of_ours():
+    ours = {"ingest", "scoring", "router_adapter", "traction"}
+    offenders = {f: sorted(r & ours) for f, r in imported_roots("schemas").items()}
+    assert {f: r for f, r in offenders.items() if r} == {}
+
+
+def loaded_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    return {name.split(".")[0] for name in out.split()}
+
+
+def test_importing_the_adapter_loads_no_worker_dependency():
+    assert loaded_after("import router_adapter") & ADAPTER_FORBIDDEN == set()
+
+
+def test_running_the_worker_modules_never_loads_litellm():
+    code = (
+        "import traction.cli, traction.pipeline, traction.daemon, ingest.runner, scoring.snapshot"
+    )
+    assert "litellm" not in loaded_after(code)

@@ -1,0 +1,125 @@
+"""Publishing: validated, atomic, recorded; a refused publish leaves the last good file alone."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from schemas.snapshot import Snapshot, json_schema
+from scoring import snapshot as snapshot_mod
+from scoring.snapshot import PublishRefused, build_snapshot, publish
+from traction import store
+from traction.demo.upstream import Upstream
+from traction.pipeline import run_cycle
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@pytest.fixture
+def seeded(tmp_path, config):
+    """A database with three days of bundled data and a first published snapshot."""
+    with Upstream() as up:
+        config = config.model_copy(deep=True)
+        config.sources.openrouter.base_url = f"{up.url}/api/v1"
+        config.sources.huggingface.base_url = up.url
+        for day in range(3):
+            up.set_day(day)
+            report = run_cycle(config, now=NOW - timedelta(days=2 - day))
+            assert report.published, report.refused
+    return config
+
+
+def test_published_snapshot_is_valid_and_recorded(seeded):
+    path = seeded.storage.snapshot
+    snapshot = Snapshot.model_validate_json(path.read_bytes())
+    assert snapshot.version == 3
+    assert snapshot.stale_after == snapshot.generated_at + timedelta(hours=6)
+    assert snapshot.sources["huggingface"].stale is False
+    assert snapshot.models[0].rank == 1 and snapshot.models[0].components
+    qwen = next(m for m in snapshot.models if m.key == "qwen/qwen3.5-9b")
+    assert {p.model_id for p in qwen.prices} == {"qwen/qwen3.5-9b"}
+    assert qwen.prices[0].prompt_usd_per_mtok == "0.06"  # exact decimal string, per million
+    with store.connect(seeded.storage.database, read_only=True) as con:
+        versions = con.execute("SELECT version FROM snapshots ORDER BY 1").fetchall()
+        body = con.execute("SELECT body FROM snapshots WHERE version = 3").fetchone()[0]
+        scored = con.execute(
+            "SELECT count(*) FROM scores s JOIN snapshots p ON s.run_id = p.run_id"
+            " WHERE p.version = 3"
+        ).fetchone()[0]
+    assert versions == [(1,), (2,), (3,)]
+    assert json.loads(body) == json.loads(path.read_bytes())  # the history holds the same bytes
+    assert scored == len(snapshot.models)
+
+
+def test_invalid_snapshot_is_refused_and_last_good_survives(seeded, monkeypatch):
+    path = seeded.storage.snapshot
+    before = path.read_bytes()
+    monkeypatch.setattr(snapshot_mod, "render", lambda s: b'{"contract_version": "broken"}')
+    with store.connect(seeded.storage.database) as con:
+        snap = build_snapshot(con, seeded, NOW)
+        with pytest.raises(PublishRefused, match="validation"):
+            publish(con, seeded, snap, "run-x")
+        assert con.execute("SELECT max(version) FROM snapshots").fetchone()[0] == 3
+    assert path.read_bytes() == before
+
+
+def test_tampered_content_fails_the_hash_check(seeded):
+    data = json.loads(seeded.storage.snapshot.read_bytes())
+    data["models"][0]["score"] += 1
+    with pytest.raises(ValueError, match="content_hash"):
+        Snapshot.model_validate(data)
+
+
+def test_crash_during_write_leaves_old_file_and_no_temp_files(seeded, monkeypatch):
+    path = seeded.storage.snapshot
+    before = path.read_bytes()
+
+    def crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with store.connect(seeded.storage.database) as con:
+        snap = build_snapshot(con, seeded, NOW)
+        with pytest.raises(OSError, match="disk full"):
+            publish(con, seeded, snap, "run-y")
+        # the database did not record a snapshot that never reached disk
+        assert con.execute("SELECT max(version) FROM snapshots").fetchone()[0] == 3
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_nothing_to_publish_is_refused(tmp_path, config):
+    with store.connect(config.storage.database) as con:
+        snap = build_snapshot(con, config, NOW)
+        with pytest.raises(PublishRefused, match="no models"):
+            publish(con, config, snap, "run-z")
+    assert not config.storage.snapshot.exists()
+
+
+def test_every_source_down_publishes_nothing(seeded):
+    path = seeded.storage.snapshot
+    before = path.read_bytes()
+    config = seeded.model_copy(deep=True)
+    config.sources.openrouter.base_url = "http://127.0.0.1:9/api/v1"
+    config.sources.huggingface.base_url = "http://127.0.0.1:9"
+    report = run_cycle(config)
+    assert not report.published and "every source failed" in report.refused
+    assert path.read_bytes() == before
+
+
+def test_json_schema_is_exported():
+    schema = json_schema()
+    assert schema["title"] == "Snapshot"
+    assert {"generated_at", "stale_after", "models", "content_hash"} <= set(schema["required"])
+
+
+def test_scores_use_only_history_up_to_now(seeded):
+    with store.connect(seeded.storage.database) as con:
+        early = build_snapshot(con, seeded, NOW - timedelta(days=2))
+        late = build_snapshot(con, seeded, NOW)
+    hist = {c.history_days for m in early.models for c in m.components}
+    assert hist == {1}
+    assert max(c.history_days for m in late.models for c in m.components) == 3

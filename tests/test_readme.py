@@ -1,0 +1,26 @@
+"""The README's set-up commands are the ones CI runs; keep them from drifting apart."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(?:sh|bash)\n(.+?)\n```", quick, flags=re.S)
+
+
+def test_quick_start_has_the_two_commands():
+    demo, tests = readme_commands()[:2]
+    assert demo.endswith("traction demo") and "pip install" in demo
+    assert "pytest" in tests and "pip install" in tests
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    tests = readme_commands()[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert tests in ci
