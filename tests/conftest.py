@@ -12,10 +12,10 @@ import pytest
 # LiteLLM fetches its price map from GitHub at import unless told not to.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
-from helpers import loopback_config, snapshot_body  # noqa: E402
-
 from schemas.config import TractionConfig  # noqa: E402
 from scoring.snapshot import render  # noqa: E402
+
+from helpers import loopback_config, snapshot_body  # noqa: E402
 
 __all__ = ["loopback_config", "snapshot_body"]
 

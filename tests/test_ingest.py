@@ -9,13 +9,14 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 import respx
-from helpers import loopback_config
 
 from ingest.http import FetchError, get_json
 from ingest.runner import ingest
 from schemas.config import RetryConfig
 from traction import store
 from traction.demo.upstream import Upstream, bundled
+
+from helpers import loopback_config
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 

@@ -123,3 +123,13 @@ def test_scores_use_only_history_up_to_now(seeded):
     hist = {c.history_days for m in early.models for c in m.components}
     assert hist == {1}
     assert max(c.history_days for m in late.models for c in m.components) == 3
+
+
+def test_committed_json_schema_file_is_current():
+    """schemas/snapshot.schema.json is what non-Python readers validate against."""
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parent.parent / "schemas" / "snapshot.schema.json"
+    assert json.loads(committed.read_text()) == json_schema(), (
+        "regenerate: traction schema > schemas/snapshot.schema.json"
+    )

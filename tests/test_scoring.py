@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
-from test_contracts import WZRD_A
 
 from ingest.runner import land_payloads
 from ingest.sources import WzrdSource
@@ -17,6 +16,8 @@ from scoring.identity import build_identity
 from scoring.signals import compute_signals
 from scoring.snapshot import build_snapshot
 from traction import store
+
+from test_contracts import WZRD_A
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 WEIGHTS = {"huggingface.downloads": 1.0, "wzrd.momentum": 1.0}

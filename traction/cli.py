@@ -63,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     from schemas.snapshot import json_schema
 
-    print(json.dumps(json_schema(), indent=2))
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -52,7 +52,7 @@ def run_daemon(config: TractionConfig) -> int:
     if not enabled:
         log.error("no source is enabled; nothing to schedule")
         return 2
-    for offset, name in enumerate(enabled):
+    for name in enabled:  # all due now; the one-thread executor runs them in turn
         interval = getattr(config.sources, name).interval
         scheduler.add_job(
             cycle_job,
@@ -61,7 +61,7 @@ def run_daemon(config: TractionConfig) -> int:
             jitter=min(60, interval // 10),
             args=[config, name],
             id=name,
-            next_run_time=now + timedelta(seconds=offset),
+            next_run_time=now,
         )
 
     def stop(signum: int, _frame: object) -> None:
