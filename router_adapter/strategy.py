@@ -202,6 +202,15 @@ class TractionStrategy:
             return deployments
         result = cooled(group, None)
         healthy = result[0] if isinstance(result, tuple) else result
+        if healthy:  # `order` tiers, as LiteLLM's own sync and async selection apply them
+            try:
+                from litellm.utils import get_order_filtered_deployments
+            except ImportError:
+                return healthy
+            target = kw.get("_target_order")
+            healthy = get_order_filtered_deployments(healthy, target_order=target)
+            if healthy:
+                kw.pop("_target_order", None)
         return healthy or None
 
 
