@@ -1,9 +1,8 @@
-"""HTTP for every source: one client factory and the one retry policy.
+"""HTTP for every source: a client that paces, retries, and keeps what it fetched.
 
-What is retried: connect and read failures, 429 and 5xx. What is not: every other
-4xx (retrying a 404 only burns the rate limit), and a 200 whose body is not JSON
-(a captive portal or an HTML error page will not fix itself in a second).
-A `Retry-After` in seconds or as an HTTP date replaces the backoff when present.
+The policy itself (what is retried, how long to wait, the request budgets) lives in
+`policy.py`; this module applies it to each request and records every page fetched,
+so the runner can archive exactly the bodies it parsed.
 """
 
 from __future__ import annotations
@@ -11,36 +10,40 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
 from schemas.config import RetryConfig
 
-USER_AGENT = "traction/0.1 (+https://github.com/traction-router/traction)"
+from .policy import (
+    BudgetExhausted,
+    RequestBudget,
+    RetryableStatus,
+    reset_wait_seconds,
+    retry_policy,
+)
 
-# Which environment variable holds each source's token; tokens are read per request
-# and never stored anywhere else.
+USER_AGENT = "traction/0.1 (signal-driven routing for LiteLLM)"
+
+# Which environment variable holds each source's token. Tokens are read when a client
+# is made and go only into the Authorization header.
 TOKEN_ENV = {
     "huggingface": "HF_TOKEN",
     "openrouter": "OPENROUTER_API_KEY",
+    "openrouter_endpoints": "OPENROUTER_API_KEY",
+    "openrouter_rankings": "OPENROUTER_API_KEY",
     "github": "GITHUB_TOKEN",
 }
+REDACTED_HEADERS = {"authorization", "set-cookie", "cookie", "proxy-authorization"}
 
 
 class FetchError(Exception):
-    """A source could not be fetched; `unreachable` marks DNS/connect failures."""
+    """A source could not be fetched; `unreachable` marks DNS/connect failures and 404/410."""
 
     def __init__(self, message: str, *, unreachable: bool = False, status: int | None = None):
         super().__init__(message)
@@ -48,14 +51,12 @@ class FetchError(Exception):
         self.status = status
 
 
+class SourceSkipped(Exception):
+    """Nothing to do this run, and that is fine (no API key for a keyed endpoint, say)."""
+
+
 class PayloadError(Exception):
-    """The body is not the contract at all (not JSON, wrong envelope)."""
-
-
-class RetryableStatus(Exception):
-    def __init__(self, response: httpx.Response):
-        super().__init__(f"HTTP {response.status_code} from {response.request.url}")
-        self.response = response
+    """The body is not the contract at all (not JSON, wrong envelope, a pagination loop)."""
 
 
 @dataclass
@@ -64,109 +65,124 @@ class Fetched:
     status: int
     headers: dict[str, str]
     body: bytes
+    fetched_at: datetime
     data: Any = field(default=None)
 
-
-def auth_headers(source: str) -> dict[str, str]:
-    token = os.environ.get(TOKEN_ENV.get(source, ""), "")
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-def make_client(source: str, timeout: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout),
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json", **auth_headers(source)},
-        follow_redirects=True,
-    )
+    @property
+    def content_hash(self) -> str:
+        return "sha256:" + hashlib.sha256(self.body).hexdigest()
 
 
-def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+def token_for(source: str) -> str | None:
+    return os.environ.get(TOKEN_ENV.get(source, ""), "") or None
 
 
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, RetryableStatus | httpx.TransportError)
+def redact(headers: httpx.Headers | dict[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower() not in REDACTED_HEADERS}
 
 
-def retry_policy(config: RetryConfig) -> AsyncRetrying:
-    """The single retry policy: exponential backoff with jitter, bounded in tries and time."""
-    backoff = wait_exponential_jitter(
-        initial=config.backoff_initial, max=config.backoff_max, jitter=config.backoff_initial
-    )
-
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RetryableStatus):
-            hinted = retry_after_seconds(exc.response)
-            if hinted is not None:
-                return min(hinted, config.backoff_max)
-        return backoff(state)
-
-    return AsyncRetrying(
-        stop=stop_after_attempt(config.attempts) | stop_after_delay(config.run_budget),
-        wait=wait,
-        retry=retry_if_exception(_retryable),
-        reraise=True,
-    )
+def decode_json(body: bytes, exact_numbers: bool = False) -> Any:
+    """JSON from bytes; with `exact_numbers`, decimals stay Decimal (prices must not drift)."""
+    if exact_numbers:
+        return json.loads(body, parse_float=Decimal)
+    return json.loads(body)
 
 
-async def get_json(
-    client: httpx.AsyncClient, url: str, config: RetryConfig, params: Any = None
-) -> Fetched:
-    """GET a JSON document under the retry policy, or raise FetchError / PayloadError."""
+class SourceClient:
+    """One source's HTTP for one run: paced, retried, deadline-bound, every page kept."""
 
-    async def attempt() -> httpx.Response:
-        response = await client.get(url, params=params)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableStatus(response)
-        return response
-
-    try:
-        response = await retry_policy(config)(attempt)
-    except RetryableStatus as exc:
-        status = exc.response.status_code
-        raise FetchError(f"HTTP {status} from {_safe(url)} after retries", status=status) from None
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise FetchError(f"cannot connect to {_safe(url)}: {exc}", unreachable=True) from None
-    except httpx.TransportError as exc:
-        raise FetchError(f"transport error from {_safe(url)}: {type(exc).__name__}") from None
-    if response.status_code >= 400:
-        raise FetchError(
-            f"HTTP {response.status_code} from {_safe(str(response.url))}",
-            status=response.status_code,
-            unreachable=response.status_code in (404, 410),
+    def __init__(
+        self,
+        source: str,
+        timeout: float,
+        retry: RetryConfig,
+        budget: RequestBudget,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        token = token_for(source)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.source = source
+        self.retry = retry
+        self.budget = budget
+        self.deadline = time.time() + retry.run_budget
+        self.pages: list[Fetched] = []
+        self.requests = 0
+        self.has_token = token is not None
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            headers=headers,
+            follow_redirects=True,
+            transport=transport,
         )
-    try:
-        data = json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        kind = response.headers.get("content-type", "unknown content type")
-        raise PayloadError(f"body from {_safe(url)} is not JSON ({kind}): {exc}") from None
-    return Fetched(
-        url=str(response.url),
-        status=response.status_code,
-        headers={k: v for k, v in response.headers.items() if k.lower() != "set-cookie"},
-        body=response.content,
-        data=data,
-    )
 
+    async def __aenter__(self) -> SourceClient:
+        return self
 
-def _safe(url: str) -> str:
-    """URLs never carry tokens here, but strip any query credentials defensively."""
-    return str(httpx.URL(url).copy_with(query=None)) if "token" in url.lower() else url
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+
+    async def get_json(
+        self,
+        url: str,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        *,
+        exact_numbers: bool = False,
+        missing_ok: bool = False,
+    ) -> Fetched | None:
+        """GET a JSON document under the policy; None for 304, or 404 when `missing_ok`."""
+
+        async def attempt() -> httpx.Response:
+            await self.budget.acquire(self.deadline)
+            self.requests += 1
+            response = await self._client.get(url, params=params, headers=headers)
+            hold = reset_wait_seconds(response)
+            if hold:
+                self.budget.hold(hold)
+            if response.status_code == 429 or response.status_code >= 500:
+                raise RetryableStatus(response)
+            return response
+
+        try:
+            response = await retry_policy(self.retry)(attempt)
+        except RetryableStatus as exc:
+            status = exc.response.status_code
+            raise FetchError(f"HTTP {status} from {url} after retries", status=status) from None
+        except BudgetExhausted as exc:
+            raise FetchError(str(exc)) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise FetchError(f"cannot connect to {url}: {exc}", unreachable=True) from None
+        except httpx.TransportError as exc:
+            raise FetchError(f"{type(exc).__name__} from {url} after retries") from None
+        if response.status_code == 304:
+            return None
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code >= 400:
+            raise FetchError(
+                f"HTTP {response.status_code} from {response.url}",
+                status=response.status_code,
+                unreachable=response.status_code in (404, 410),
+            )
+        try:
+            data = decode_json(response.content, exact_numbers)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            kind = response.headers.get("content-type", "no content type")
+            raise PayloadError(f"body from {response.url} is not JSON ({kind}): {exc}") from None
+        page = Fetched(
+            url=str(response.url),
+            status=response.status_code,
+            headers=redact(response.headers),
+            body=response.content,
+            fetched_at=datetime.now(timezone.utc),
+            data=data,
+        )
+        self.pages.append(page)
+        return page
 
 
 def content_hash(payloads: list[Any]) -> str:
-    body = json.dumps(payloads, sort_keys=True, separators=(",", ":")).encode()
+    body = json.dumps(payloads, sort_keys=True, separators=(",", ":"), default=str).encode()
     return "sha256:" + hashlib.sha256(body).hexdigest()

@@ -1,127 +1,206 @@
-"""Run sources: fetch concurrently, then land each source's facts in its own transaction.
+"""Run sources: plan, fetch concurrently, then land each source's run in one transaction.
 
-A source that fails records a failed run and nothing else; the others go on. A run
-whose payload hashes the same as the source's last good one stores no new facts.
+A run is all or nothing: its run row, its archived pages, its facts and its quarantine
+rows commit together, so a crash mid-run leaves the database as it was. A source that
+fails records a failed run and nothing else; the others go on. A run whose pages hash
+the same as the source's last good run stores no new facts ("unchanged").
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from schemas.config import TractionConfig
+from schemas.rows import SourceResult
 from traction import store
 
-from .http import FetchError, PayloadError, content_hash, make_client
+from .http import Fetched, FetchError, PayloadError, SourceClient, SourceSkipped, content_hash
+from .http import decode_json as _decode
+from .policy import budget_for
 from .sources import Source, build_sources
 
 log = logging.getLogger("traction.ingest")
+
+SUCCESS = ("ok", "unchanged", "degraded")
 
 
 @dataclass
 class RunOutcome:
     source: str
     run_id: str
-    status: str  # ok | unchanged | failed | unreachable
+    status: str  # ok | unchanged | degraded | failed | unreachable | skipped
     error: str | None = None
     fetched: int = 0
     stored: int = 0
     quarantined: int = 0
     vintage: str | None = None
+    requests: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
-        return self.status in ("ok", "unchanged")
+        return self.status in SUCCESS
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "unreachable")
 
 
-async def _fetch(source: Source, config: TractionConfig) -> list[Any] | Exception:
-    cfg = getattr(config.sources, source.name)
+@dataclass
+class Fetch:
+    """What a source's network phase produced: pages, or the reason there are none."""
+
+    pages: list[Fetched]
+    requests: int = 0
+    error: Exception | None = None
+
+
+def _budget(source: Source, config: TractionConfig, con: duckdb.DuckDBPyConnection):
+    section = getattr(config.sources, source.name)
+    budget = budget_for(source.budget_key, section.requests_per_window, section.window)
+    if not budget._sent:  # a fresh process: count what earlier runs spent in this window
+        since = store.utcnow() - timedelta(seconds=section.window)
+        spent = store.rows(
+            con,
+            "SELECT started_at, requests FROM runs WHERE kind = 'ingest' AND started_at >= ?"
+            " AND requests > 0 AND source IN (SELECT unnest(?))",
+            [
+                since,
+                [
+                    n
+                    for n, s in build_sources(config, False).items()
+                    if s.budget_key == source.budget_key
+                ],
+            ],
+        )
+        epoch = datetime(1970, 1, 1)
+        budget.preload(
+            (started - epoch).total_seconds() for started, count in spent for _ in range(count)
+        )
+    return budget
+
+
+async def fetch_source(
+    source: Source, config: TractionConfig, budget: Any, plan: Any = None, transport: Any = None
+) -> Fetch:
+    section = getattr(config.sources, source.name)
+    client = SourceClient(source.name, section.timeout, config.retry, budget, transport=transport)
     try:
-        async with make_client(source.name, cfg.timeout) as client:
-            return await asyncio.wait_for(
-                source.fetch(client, config.retry), timeout=config.retry.run_budget
-            )
-    except (FetchError, PayloadError) as exc:
-        return exc
+        async with client:
+            await asyncio.wait_for(source.fetch(client, plan), timeout=config.retry.run_budget)
+    except (FetchError, PayloadError, SourceSkipped) as exc:
+        return Fetch(client.pages, client.requests, exc)
     except asyncio.TimeoutError:
-        return FetchError(f"run exceeded its {config.retry.run_budget:.0f}s budget")
+        error = FetchError(f"run exceeded its {config.retry.run_budget:.0f}s budget")
+        return Fetch(client.pages, client.requests, error)
+    return Fetch(client.pages, client.requests)
 
 
-def land_payloads(
+def _summarise(result: SourceResult) -> dict[str, int]:
+    reasons = Counter(q.reason[:160] for q in result.quarantined)
+    return dict(reasons.most_common(20))
+
+
+def land(
     con: duckdb.DuckDBPyConnection,
+    config: TractionConfig,
     source: Source,
-    payloads: list[Any] | Exception,
+    fetch: Fetch,
     now: datetime,
+    *,
+    origin: str = "fetch",
+    replay_of: str | None = None,
+    force: bool = False,
 ) -> RunOutcome:
-    """Check and store one source's payloads (or record why there are none) atomically."""
-    run_id = store.start_run(con, "ingest", source.name, now)
-    if isinstance(payloads, Exception):
-        unreachable = isinstance(payloads, FetchError) and payloads.unreachable
-        status = "unreachable" if unreachable else "failed"
-        store.finish_run(con, run_id, status, error=str(payloads))
-        return RunOutcome(source.name, run_id, status, error=str(payloads))
-    digest = content_hash(payloads)
-    try:
-        result = source.parse(payloads, now)
-    except PayloadError as exc:
-        store.finish_run(con, run_id, "failed", error=str(exc), payload_hash=digest)
-        return RunOutcome(source.name, run_id, "failed", error=str(exc))
-    outcome = RunOutcome(
-        source.name,
-        run_id,
-        "ok",
-        fetched=result.records_fetched,
-        quarantined=len(result.quarantined),
-        vintage=result.vintage,
-    )
-    if digest == store.last_payload_hash(con, source.name):
-        outcome.status = "unchanged"
-        outcome.quarantined = 0
+    """Check and store one source run atomically; record why when there is nothing to store."""
+    run_id = store.new_run_id()
+    outcome = RunOutcome(source.name, run_id, "ok", requests=fetch.requests)
+    result: SourceResult | None = None
+    digest = None
+    if fetch.error is not None:
+        outcome.error = str(fetch.error)
+        if isinstance(fetch.error, SourceSkipped):
+            outcome.status = "skipped"
+        elif isinstance(fetch.error, FetchError) and fetch.error.unreachable:
+            outcome.status = "unreachable"
+        else:
+            outcome.status = "failed"
     else:
+        payloads = [page.data for page in fetch.pages]
+        digest = content_hash(payloads)
         try:
-            with store.transaction(con):
-                outcome.stored = store.land(con, run_id, result)
-        except duckdb.Error as exc:
-            store.finish_run(con, run_id, "failed", error=f"store: {exc}")
-            return RunOutcome(source.name, run_id, "failed", error=f"store: {exc}")
-    store.finish_run(
-        con,
-        run_id,
-        outcome.status,
-        vintage=outcome.vintage,
-        fetched=outcome.fetched,
-        stored=outcome.stored,
-        quarantined=outcome.quarantined,
-        payload_hash=digest,
-    )
-    log.info(
-        "ingested %s: %s, %d fetched, %d new facts, %d quarantined",
+            result = source.parse(payloads, now)
+        except PayloadError as exc:
+            outcome.status, outcome.error = "failed", str(exc)
+            result = None
+        if result is not None:
+            outcome.fetched = result.records_fetched
+            outcome.vintage = result.vintage
+            outcome.quarantined = len(result.quarantined)
+            outcome.reasons = _summarise(result)
+            share = outcome.quarantined / max(1, outcome.fetched)
+            if share > config.ingest.quarantine_threshold:
+                outcome.status = "degraded"
+                outcome.error = (
+                    f"{share:.0%} of records quarantined (threshold"
+                    f" {config.ingest.quarantine_threshold:.0%})"
+                )
+            if not force and digest == store.last_payload_hash(con, source.name):
+                outcome.status, outcome.quarantined, outcome.reasons = "unchanged", 0, {}
+    with store.transaction(con):
+        store.record_run(
+            con,
+            run_id,
+            source.name,
+            now,
+            outcome.status,
+            error=outcome.error,
+            vintage=outcome.vintage,
+            fetched=outcome.fetched,
+            quarantined=outcome.quarantined,
+            payload_hash=digest if outcome.status in SUCCESS else None,
+            requests=outcome.requests,
+            origin=origin,
+            replay_of=replay_of,
+            reasons=outcome.reasons,
+        )
+        if config.ingest.archive_retention_days and origin != "replay":
+            store.archive(con, run_id, source.name, fetch.pages)
+        if result is not None and outcome.status in ("ok", "degraded"):
+            outcome.stored = store.land(con, run_id, result)
+            store.set_stored(con, run_id, outcome.stored)
+    level = logging.WARNING if outcome.failed or outcome.status == "degraded" else logging.INFO
+    log.log(
+        level,
+        "%s: %s, %d records, %d new facts, %d quarantined%s",
         source.name,
         outcome.status,
         outcome.fetched,
         outcome.stored,
         outcome.quarantined,
+        f" ({outcome.error})" if outcome.error else "",
     )
     return outcome
 
 
-async def ingest_all(
-    con: duckdb.DuckDBPyConnection,
-    config: TractionConfig,
-    only: list[str] | None = None,
-    now: datetime | None = None,
-) -> list[RunOutcome]:
-    sources = build_sources(config)
-    if only:
-        sources = {k: v for k, v in sources.items() if k in only}
-    now = now or datetime.now(timezone.utc)
-    fetched = await asyncio.gather(*(_fetch(s, config) for s in sources.values()))
-    return [land_payloads(con, s, p, now) for s, p in zip(sources.values(), fetched, strict=True)]
+async def _fetch_all(con, config, sources: dict[str, Source], transport=None) -> list[Fetch]:
+    plans = {
+        name: source.plan(con) if hasattr(source, "plan") else None
+        for name, source in sources.items()
+    }
+    budgets = {name: _budget(source, config, con) for name, source in sources.items()}
+    return await asyncio.gather(
+        *(fetch_source(s, config, budgets[n], plans[n], transport) for n, s in sources.items())
+    )
 
 
 def ingest(
@@ -129,5 +208,82 @@ def ingest(
     config: TractionConfig,
     only: list[str] | None = None,
     now: datetime | None = None,
+    transport: Any = None,
 ) -> list[RunOutcome]:
-    return asyncio.run(ingest_all(con, config, only, now))
+    """Fetch every enabled source (or `only` these), then land each in its own transaction.
+
+    OpenRouter's per-model endpoints are planned from the catalogue, so they are
+    fetched after the other sources have landed.
+    """
+    sources = build_sources(config)
+    if only:
+        unknown = set(only) - set(build_sources(config, only_enabled=False))
+        if unknown:
+            raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}")
+        sources = {k: v for k, v in build_sources(config, False).items() if k in only}
+    now = now or datetime.now(timezone.utc)
+    later = {k: v for k, v in sources.items() if k == "openrouter_endpoints"}
+    first = {k: v for k, v in sources.items() if k not in later}
+    outcomes = []
+    for group in (first, later):
+        if not group:
+            continue
+        fetched = asyncio.run(_fetch_all(con, config, group, transport))
+        outcomes += [
+            land(con, config, s, f, now) for s, f in zip(group.values(), fetched, strict=True)
+        ]
+    store.prune_archive(con, config.ingest.archive_retention_days)
+    return outcomes
+
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    config: TractionConfig,
+    source_name: str,
+    paths: list[Path],
+    observed_at: datetime | None = None,
+) -> RunOutcome:
+    """Load saved payloads (a dump, a backfill) through the same contract and store path."""
+    source = build_sources(config, only_enabled=False)[source_name]
+    pages, error = [], None
+    for path in paths:
+        try:
+            body = Path(path).read_bytes()
+            data = _decode(body, source.exact_numbers)
+        except OSError as exc:
+            error = PayloadError(f"cannot read {path}: {exc.strerror or exc}")
+            break
+        except ValueError as exc:
+            error = PayloadError(f"{path} is not JSON: {exc}")
+            break
+        pages.append(
+            Fetched(
+                f"file://{Path(path).resolve()}", 200, {}, body, datetime.now(timezone.utc), data
+            )
+        )
+    when = observed_at or datetime.now(timezone.utc)
+    return land(con, config, source, Fetch(pages, 0, error), when, origin="file", force=True)
+
+
+def replay(con: duckdb.DuckDBPyConnection, config: TractionConfig, run_id: str) -> RunOutcome:
+    """Re-derive a run's facts from its archived pages, as of the original run's time."""
+    found = store.rows(
+        con, "SELECT source, started_at FROM runs WHERE run_id = ? AND kind = 'ingest'", [run_id]
+    )
+    if not found:
+        raise ValueError(f"no ingest run {run_id!r}")
+    source_name, started = found[0]
+    source = build_sources(config, only_enabled=False)[source_name]
+    pages = []
+    for url, status, headers, body in store.archived_pages(con, run_id):
+        pages.append(
+            Fetched(
+                url, status, json.loads(headers), body, started, _decode(body, source.exact_numbers)
+            )
+        )
+    if not pages:
+        raise ValueError(f"run {run_id} has no archived pages (failed, or pruned by retention)")
+    when = started.replace(tzinfo=timezone.utc)
+    return land(
+        con, config, source, Fetch(pages), when, origin="replay", replay_of=run_id, force=True
+    )

@@ -37,14 +37,9 @@ def _unique(view: SnapshotView, names: list[str]) -> ModelView | None | bool:
 
 
 def route_candidates(model: str) -> list[str]:
-    """`together_ai/Qwen/Qwen3.5-35B-A3B` -> itself and `Qwen/Qwen3.5-35B-A3B`."""
+    """`together_ai/Qwen/Qwen3.5-35B-A3B` -> itself and `Qwen/Qwen3.5-35B-A3B` (org/name only)."""
     parts = model.strip().split("/")
-    found = []
-    for start in range(len(parts) - 1):
-        candidate = "/".join(parts[start:])
-        if candidate.count("/") >= 1:
-            found.append(candidate)
-    return found
+    return ["/".join(parts[start:]) for start in range(len(parts) - 1)]
 
 
 def match_deployment(

@@ -27,15 +27,33 @@ DEFAULT_HF_AUTHORS = [
 ]
 
 
+# Repositories whose stars track adoption of the open-weight families above.
+DEFAULT_GITHUB_REPOS = [
+    "meta-llama/llama-models",
+    "QwenLM/Qwen3",
+    "deepseek-ai/DeepSeek-V3",
+    "mistralai/mistral-inference",
+    "google-deepmind/gemma",
+    "openai/gpt-oss",
+]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class SourceConfig(_Section):
+    """What every source has: a switch, a schedule, a per-request timeout, a request budget."""
+
     enabled: bool = True
-    base_url: str
     interval: int = Field(default=3600, ge=10, description="seconds between runs in the daemon")
     timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
+    requests_per_window: int = Field(default=60, ge=1, description="request budget ...")
+    window: int = Field(default=60, ge=1, description="... per this many seconds")
+
+
+class HttpSourceConfig(SourceConfig):
+    base_url: str
 
     @field_validator("base_url")
     @classmethod
@@ -45,15 +63,36 @@ class SourceConfig(_Section):
         return value.rstrip("/")
 
 
-class OpenRouterConfig(SourceConfig):
+class OpenRouterConfig(HttpSourceConfig):
     base_url: str = "https://openrouter.ai/api/v1"
+    # OpenRouter's data endpoints allow 30 requests a minute; all OpenRouter sources share it.
+    requests_per_window: int = Field(default=30, ge=1)
+    window: int = Field(default=60, ge=1)
     output_modalities: str = Field(
         default="all", description="`all` keeps image/audio models the default `text` would hide"
     )
 
 
-class HuggingFaceConfig(SourceConfig):
+class OpenRouterEndpointsConfig(OpenRouterConfig):
+    interval: int = Field(default=6 * 3600, ge=10)
+    models: list[str] = Field(
+        default_factory=list, description="OpenRouter ids your LiteLLM deployments use"
+    )
+    top_n: int = Field(
+        default=10, ge=0, le=200, description="plus the best-ranked models of the last snapshot"
+    )
+
+
+class OpenRouterRankingsConfig(OpenRouterConfig):
+    interval: int = Field(default=24 * 3600, ge=10)
+    days: int = Field(default=7, ge=1, le=90, description="how many days back to request")
+
+
+class HuggingFaceConfig(HttpSourceConfig):
     base_url: str = "https://huggingface.co"
+    # Anonymous quota: 500 requests per 5-minute window (1,000 with a free token).
+    requests_per_window: int = Field(default=500, ge=1)
+    window: int = Field(default=300, ge=1)
     authors: list[str] = Field(default_factory=lambda: list(DEFAULT_HF_AUTHORS))
     models_per_author: int = Field(default=50, ge=1, le=1000)
     top_n: int = Field(default=200, ge=0, le=5000, description="top models by downloads overall")
@@ -61,15 +100,61 @@ class HuggingFaceConfig(SourceConfig):
     max_pages: int = Field(default=20, ge=1, description="per listing; guards against Link loops")
 
 
-class WzrdConfig(SourceConfig):
+class GitHubConfig(HttpSourceConfig):
+    base_url: str = "https://api.github.com"
+    # Anonymous: 60 requests an hour (5,000 with a token: raise requests_per_window then).
+    requests_per_window: int = Field(default=60, ge=1)
+    window: int = Field(default=3600, ge=1)
+    repositories: list[str] = Field(default_factory=lambda: list(DEFAULT_GITHUB_REPOS))
+    links: dict[str, str] = Field(
+        default_factory=dict, description="repository -> model id it stands for (optional)"
+    )
+
+    @field_validator("repositories")
+    @classmethod
+    def _owner_repo(cls, value: list[str]) -> list[str]:
+        for repo in value:
+            if repo.count("/") != 1 or not all(repo.split("/")):
+                raise ValueError(f"{repo!r} is not owner/name")
+        return value
+
+
+class LiteLLMPricesConfig(SourceConfig):
+    interval: int = Field(default=24 * 3600, ge=10)
+    location: str | None = Field(
+        default=None,
+        description="file path or http(s) URL of model_prices_and_context_window.json;"
+        " default: the copy inside an installed litellm",
+    )
+
+
+class WzrdConfig(HttpSourceConfig):
     enabled: bool = False  # the service is retired; opt in for a mirror or a replacement
     base_url: str = "https://api.twzrd.xyz"
 
 
 class SourcesConfig(_Section):
     openrouter: OpenRouterConfig = Field(default_factory=OpenRouterConfig)
+    openrouter_endpoints: OpenRouterEndpointsConfig = Field(
+        default_factory=OpenRouterEndpointsConfig
+    )
+    openrouter_rankings: OpenRouterRankingsConfig = Field(default_factory=OpenRouterRankingsConfig)
     huggingface: HuggingFaceConfig = Field(default_factory=HuggingFaceConfig)
+    github: GitHubConfig = Field(default_factory=GitHubConfig)
+    litellm_prices: LiteLLMPricesConfig = Field(default_factory=LiteLLMPricesConfig)
     wzrd: WzrdConfig = Field(default_factory=WzrdConfig)
+
+    def enabled(self) -> list[str]:
+        return [name for name in type(self).model_fields if getattr(self, name).enabled]
+
+
+class IngestConfig(_Section):
+    quarantine_threshold: float = Field(
+        default=0.2, ge=0, le=1, description="quarantined share above which a run is degraded"
+    )
+    archive_retention_days: int = Field(
+        default=30, ge=0, description="days raw fetched bodies are kept (0 = keep none)"
+    )
 
 
 class StorageConfig(_Section):
@@ -98,6 +183,8 @@ class ScoringConfig(_Section):
             "huggingface.downloads": 1.0,
             "huggingface.likes": 0.5,
             "huggingface.trending_score": 0.5,
+            "github.stars": 0.5,
+            "openrouter_rankings.total_tokens": 1.0,
             "wzrd.momentum": 1.0,
         }
     )
@@ -115,4 +202,5 @@ class TractionConfig(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)

@@ -89,3 +89,62 @@ class OpenRouterModelsPage(BaseModel):
     data: list[Any]
     total_count: int | None = None
     links: OpenRouterLinks | None = None
+
+
+class EndpointPricing(OpenRouterPricing):
+    discount: float | None = Field(default=None, ge=0, le=1)
+
+
+class OpenRouterEndpoint(BaseModel):
+    """One provider's offer for a model (`/models/{author}/{slug}/endpoints`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    provider_name: str = Field(min_length=1)
+    tag: str = Field(min_length=1, description="routing slug; a provider can appear twice")
+    pricing: EndpointPricing
+    context_length: int | None = Field(default=None, ge=0)
+    quantization: str | None = None
+    uptime_last_30m: float | None = Field(default=None, ge=0, le=100)
+    uptime_last_1d: float | None = Field(default=None, ge=0, le=100)
+    status: int | None = None
+
+
+class EndpointsModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+    endpoints: list[Any]
+
+
+class EndpointsPayload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    data: EndpointsModel
+
+
+class RankingRow(BaseModel):
+    """A day's token volume for one model (`/datasets/rankings-daily`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    model_permaslug: str = Field(min_length=1)
+    total_tokens: int = Field(ge=0)
+
+    @field_validator("total_tokens", mode="before")
+    @classmethod
+    def _integer_string(cls, value: Any) -> Any:
+        # Sent as a string because the counts outgrow JSON-safe integers.
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError("total_tokens must be an integer or a string of digits")
+
+
+class RankingsPayload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    data: list[Any]
+    meta: dict[str, Any] | None = None

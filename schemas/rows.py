@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RunStatus = Literal["ok", "unchanged", "degraded", "failed", "unreachable", "running"]
+RunStatus = Literal["ok", "unchanged", "degraded", "failed", "unreachable", "skipped"]
 
 
 class Observation(BaseModel):
@@ -38,6 +38,11 @@ class Price(BaseModel):
     prompt_usd_per_mtok: Decimal | None
     completion_usd_per_mtok: Decimal | None
     observed_at: datetime
+    discount: float | None = None
+    context_length: int | None = None
+    quantization: str | None = None
+    uptime_last_30m: float | None = None
+    uptime_last_1d: float | None = None
 
 
 class CatalogEntry(BaseModel):

@@ -24,8 +24,6 @@ from traction import store
 from .identity import build_identity
 from .signals import compute_signals
 
-SOURCES = ("openrouter", "huggingface", "wzrd")
-
 
 class PublishRefused(Exception):
     """The new snapshot was not published; the previous one is untouched."""
@@ -48,9 +46,7 @@ def source_freshness(
     con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime
 ) -> dict[str, dict]:
     fresh = {}
-    for name in SOURCES:
-        if not getattr(config.sources, name).enabled:
-            continue
+    for name in config.sources.enabled():
         ok = store.last_success(con, name)
         last_ok = _aware(ok) if ok else None
         stale = last_ok is None or (now - last_ok).total_seconds() > config.scoring.source_max_age
@@ -84,7 +80,8 @@ def build_snapshot(
         return models.setdefault(key, {"key": key, "components": [], "prices": []})
 
     for row in signals.iter_rows(named=True):
-        entry(identity.key(row["source"], row["model_id"]))["components"].append(row)
+        key = identity.resolve(row["source"], row["model_id"]) or row["model_id"].lower()
+        entry(key)["components"].append(row)
 
     prices = con.execute(
         "SELECT p.source, p.model_id, p.provider, p.prompt_usd_per_mtok, p.completion_usd_per_mtok"
@@ -96,7 +93,10 @@ def build_snapshot(
         [store.naive_utc(now)],
     ).fetchall()
     for source, model_id, provider, prompt, completion in prices:
-        entry(identity.key(source, model_id))["prices"].append(
+        key = identity.resolve(source, model_id)
+        if key is None:  # a price for a model no primary source lists: nothing to rank
+            continue
+        entry(key)["prices"].append(
             {
                 "source": source,
                 "model_id": model_id,
@@ -182,6 +182,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # LiteLLM may run as another user; mkstemp's default is 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -114,6 +114,28 @@ OR_MODELS = [
 ]
 
 
+# GitHub repository, stars on day 0, stars per day, the HF model it stands for
+GITHUB_REPOS = [
+    ("QwenLM/Qwen3.5", 21_000, 450, "Qwen/Qwen3.5-9B"),
+    ("meta-llama/llama-models", 7_300, 4, "meta-llama/Llama-3.3-70B-Instruct"),
+    ("openai/gpt-oss", 19_000, 60, "openai/gpt-oss-120b"),
+    ("mistralai/mistral-inference", 10_600, 1, None),
+]
+
+# OpenRouter id -> providers: (tag, provider name, prompt $/token, completion, discount,
+# quantization, uptime over the last day)
+ENDPOINTS = {
+    "qwen/qwen3.5-9b": [
+        ("deepinfra/fp8", "DeepInfra", "0.00000005", "0.00000015", 0, "fp8", 99.6),
+        ("together", "Together", "0.00000008", "0.0000002", 0, "bf16", 99.9),
+    ],
+    "meta-llama/llama-3.3-70b-instruct": [
+        ("groq", "Groq", "0.00000059", "0.00000079", 0, None, 98.1),
+        ("deepinfra/turbo", "DeepInfra", "0.0000001", "0.00000032", 0.5, "fp8", 99.2),
+    ],
+}
+
+
 def object_id(name: str) -> str:
     return hashlib.sha1(name.encode()).hexdigest()[:24]
 
@@ -188,11 +210,74 @@ def or_day(day: int) -> dict:
     return {"data": data, "total_count": len(data), "links": {"next": None}}
 
 
+def github_day(day: int) -> dict:
+    repos = {}
+    for full_name, stars, per_day, _ in GITHUB_REPOS:
+        repos[full_name] = {
+            "id": int(object_id(full_name)[:8], 16),
+            "full_name": full_name,
+            "stargazers_count": stars + per_day * day,
+            "watchers_count": stars + per_day * day,
+            "forks_count": stars // 10 + day,
+            "subscribers_count": stars // 50,
+            "open_issues_count": 120 + day,
+            "archived": False,
+            "pushed_at": f"2026-11-{10 + day:02d}T12:00:00Z",
+        }
+    return repos
+
+
+def endpoints_day(day: int) -> dict:
+    models = {}
+    for or_id, offers in ENDPOINTS.items():
+        models[or_id] = {
+            "data": {
+                "id": or_id,
+                "name": or_id,
+                "created": 1780300800,
+                "description": "",
+                "architecture": {"modality": "text->text"},
+                "endpoints": [
+                    {
+                        "name": f"{name} | {or_id}-20260601",
+                        "model_id": or_id,
+                        "model_name": or_id,
+                        "context_length": 131072,
+                        "pricing": {
+                            "prompt": prompt,
+                            "completion": completion,
+                            "discount": discount,
+                        },
+                        "provider_name": name,
+                        "tag": tag,
+                        "quantization": quant,
+                        "max_completion_tokens": None,
+                        "max_prompt_tokens": None,
+                        "supported_parameters": ["max_tokens", "temperature"],
+                        "uptime_last_30m": uptime,
+                        "uptime_last_5m": None,
+                        "uptime_last_1d": uptime - (day % 3) * 0.1,
+                        "supports_implicit_caching": False,
+                        "latency_last_30m": None,
+                        "throughput_last_30m": None,
+                        "status": 0,
+                    }
+                    for tag, name, prompt, completion, discount, quant, uptime in offers
+                ],
+            }
+        }
+    return models
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for day in range(DAYS):
         (OUT / f"huggingface-day{day}.json").write_text(json.dumps(hf_day(day), indent=1) + "\n")
         (OUT / f"openrouter-day{day}.json").write_text(json.dumps(or_day(day), indent=1) + "\n")
+        (OUT / f"github-day{day}.json").write_text(json.dumps(github_day(day), indent=1) + "\n")
+        (OUT / f"openrouter_endpoints-day{day}.json").write_text(
+            json.dumps(endpoints_day(day), indent=1) + "\n"
+        )
     print(f"wrote {DAYS} days to {OUT}")
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ingest.sources import SOURCE_TYPES
 from traction.demo.upstream import Upstream
 
 
@@ -49,12 +50,26 @@ enabled = true
 base_url = "{url}"
 timeout = 5
 
+[sources.openrouter_endpoints]
+base_url = "{url}/api/v1"
+timeout = 5
+
+[sources.openrouter_rankings]
+base_url = "{url}/api/v1"
+timeout = 5
+
 [retry]
 attempts = 2
 backoff_initial = 0.01
 backoff_max = 0.05
 """
     )
+    # Any source not pointed at loopback above is switched off: tests never leave 127.0.0.1.
+    text = path.read_text()
+    for name in SOURCE_TYPES:
+        if f"[sources.{name}]" not in text:
+            text += f"\n[sources.{name}]\nenabled = false\n"
+    path.write_text(text)
     return path
 
 
@@ -72,7 +87,14 @@ def test_run_once_publishes_then_survives_every_source_down(tmp_path):
     down = traction("run", "--once", config=write_config(tmp_path, "http://127.0.0.1:9"))
     assert down.returncode == 1
     failures = [line for line in down.stderr.splitlines() if ": unreachable: " in line]
-    assert sorted(line.split(":")[0] for line in failures) == ["huggingface", "openrouter", "wzrd"]
+    # one reason per source; the endpoints source was planned from the first snapshot's ranking
+    assert sorted(line.split(":")[0] for line in failures) == [
+        "huggingface",
+        "openrouter",
+        "openrouter_endpoints",
+        "wzrd",
+    ]
+    assert "openrouter_rankings: skipped: OPENROUTER_API_KEY is not set" in down.stdout
     assert "no snapshot published" in down.stderr
     assert snapshot.read_bytes() == before  # byte for byte
 

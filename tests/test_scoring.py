@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
 
-from ingest.runner import land_payloads
-from ingest.sources import WzrdSource
-from schemas.config import WzrdConfig
+from ingest.runner import ingest_files
 from scoring import formula
 from scoring.identity import build_identity
 from scoring.signals import compute_signals
@@ -39,7 +38,9 @@ def test_seed_golden_values_through_store_and_snapshot(tmp_path, config):
     config.sources.wzrd.enabled = True
     config.scoring.metric_weights = {"wzrd.momentum": 1.0}
     with store.connect(tmp_path / "g.duckdb") as con:
-        land_payloads(con, WzrdSource(WzrdConfig()), [WZRD_A], NOW)
+        dump = tmp_path / "wzrd-vintage-a.json"
+        dump.write_text(json.dumps(WZRD_A))
+        assert ingest_files(con, config, "wzrd", [dump]).status == "ok"
         snapshot = build_snapshot(con, config, now=datetime(2026, 3, 26, 13, tzinfo=timezone.utc))
     scores = {m.key: m.score for m in snapshot.models}
     assert scores == {

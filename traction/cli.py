@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .config import ConfigError, load_config
 
@@ -27,16 +28,85 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_daemon(config)
     from .pipeline import run_cycle
 
-    report = run_cycle(config, only=args.source or None)
+    try:
+        report = run_cycle(config, only=args.source or None)
+    except ValueError as exc:
+        print(f"traction: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     for outcome in report.outcomes:
-        if outcome.succeeded:
-            print(
-                f"{outcome.source}: {outcome.status}, {outcome.fetched} records, "
-                f"{outcome.stored} new facts, {outcome.quarantined} quarantined"
-            )
-    for outcome in report.failures:
-        print(f"{outcome.source}: {outcome.status}: {outcome.error}", file=sys.stderr)
+        _print_outcome(outcome)
     if report.published and report.snapshot is not None:
+        print(
+            f"published snapshot v{report.snapshot.version} "
+            f"({len(report.snapshot.models)} models) to {report.path}"
+        )
+        return EXIT_PUBLISHED
+    print(f"no snapshot published: {report.refused}", file=sys.stderr)
+    return EXIT_NOT_PUBLISHED
+
+
+def _print_outcome(outcome) -> None:
+    if outcome.failed:
+        print(f"{outcome.source}: {outcome.status}: {outcome.error}", file=sys.stderr)
+    elif outcome.status == "skipped":
+        print(f"{outcome.source}: skipped: {outcome.error}")
+    else:
+        note = f" ({outcome.error})" if outcome.error else ""
+        print(
+            f"{outcome.source}: {outcome.status}, {outcome.fetched} records, "
+            f"{outcome.stored} new facts, {outcome.quarantined} quarantined{note}"
+        )
+        for reason, count in outcome.reasons.items():
+            print(f"  quarantined x{count}: {reason}")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from ingest.runner import ingest, ingest_files, replay
+
+    from . import store
+
+    config = _config(args)
+    with store.connect(config.storage.database) as con:
+        if args.replay:
+            try:
+                outcomes = [replay(con, config, args.replay)]
+            except ValueError as exc:
+                print(f"traction: {exc}", file=sys.stderr)
+                return EXIT_NOT_PUBLISHED
+        elif args.from_file:
+            if not args.source or len(args.source) != 1:
+                print("traction: --from-file needs exactly one --source", file=sys.stderr)
+                return EXIT_CONFIG
+            when = None
+            if args.observed_at:
+                when = datetime.fromisoformat(args.observed_at.replace("Z", "+00:00"))
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=timezone.utc)
+            outcomes = [ingest_files(con, config, args.source[0], args.from_file, when)]
+        else:
+            try:
+                outcomes = ingest(con, config, only=args.source or None)
+            except ValueError as exc:
+                print(f"traction: {exc}", file=sys.stderr)
+                return EXIT_CONFIG
+    for outcome in outcomes:
+        _print_outcome(outcome)
+    return EXIT_NOT_PUBLISHED if any(o.failed for o in outcomes) else 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from . import store
+    from .pipeline import CycleReport, score_and_publish
+
+    config = _config(args)
+    report = CycleReport()
+    with store.connect(config.storage.database) as con:
+        score_and_publish(con, config, datetime.now(timezone.utc), report)
+    if report.snapshot is not None:
         print(
             f"published snapshot v{report.snapshot.version} "
             f"({len(report.snapshot.models)} models) to {report.path}"
@@ -97,6 +167,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this source (repeatable; with --once)",
     )
     run.set_defaults(func=cmd_run)
+
+    ingest = sub.add_parser(
+        "ingest", help="ingest only: fetch sources, or load saved payloads, or replay a run"
+    )
+    ingest.add_argument(
+        "--source",
+        action="append",
+        metavar="NAME",
+        help="only this source (repeatable); exactly one with --from-file",
+    )
+    ingest.add_argument(
+        "--from-file",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="load saved payload(s) of --source through its contract",
+    )
+    ingest.add_argument(
+        "--observed-at",
+        metavar="TIME",
+        help="with --from-file: when the dump was taken (ISO 8601, default now)",
+    )
+    ingest.add_argument(
+        "--replay", metavar="RUN_ID", help="re-derive a run's facts from its archived pages"
+    )
+    ingest.set_defaults(func=cmd_ingest)
+
+    publish = sub.add_parser("publish", help="score what is stored and publish a snapshot")
+    publish.set_defaults(func=cmd_publish)
 
     status = sub.add_parser("status", help="last run per source and the published snapshot")
     status.add_argument("--json", action="store_true", help="machine-readable output")

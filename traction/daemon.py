@@ -46,9 +46,7 @@ def run_daemon(config: TractionConfig) -> int:
         timezone=timezone.utc,
     )
     now = datetime.now(timezone.utc)
-    enabled = [
-        n for n in ("openrouter", "huggingface", "wzrd") if getattr(config.sources, n).enabled
-    ]
+    enabled = config.sources.enabled()
     if not enabled:
         log.error("no source is enabled; nothing to schedule")
         return 2

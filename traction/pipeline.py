@@ -35,7 +35,7 @@ class CycleReport:
 
     @property
     def failures(self) -> list[RunOutcome]:
-        return [o for o in self.outcomes if not o.succeeded]
+        return [o for o in self.outcomes if o.failed]
 
 
 def score_and_publish(con, config: TractionConfig, now: datetime, report: CycleReport) -> None:

@@ -6,17 +6,22 @@ work inside a transaction and closes it.
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from schemas.rows import SourceResult
+
+if TYPE_CHECKING:  # ingest imports this module, not the other way round
+    from ingest.http import Fetched
 
 
 def utcnow() -> datetime:
@@ -28,6 +33,27 @@ def naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment
+
+
+def insert_many(
+    con: duckdb.DuckDBPyConnection,
+    statement: str,
+    values: list[list],
+    suffix: str = "",
+    chunk: int = 500,
+) -> None:
+    """`statement` ending in VALUES, run as multi-row inserts: executemany runs one
+    statement per row, which costs seconds for a few thousand prices."""
+    if not values:
+        return
+    width = len(values[0])
+    row = "(" + ", ".join("?" * width) + ")"
+    for start in range(0, len(values), chunk):
+        part = values[start : start + chunk]
+        con.execute(
+            f"{statement} {', '.join([row] * len(part))} {suffix}",
+            [value for item in part for value in item],
+        )
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
@@ -165,21 +191,119 @@ def last_status(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
     )
 
 
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    source: str,
+    started_at: datetime,
+    status: str,
+    *,
+    error: str | None,
+    vintage: str | None,
+    fetched: int,
+    quarantined: int,
+    payload_hash: str | None,
+    requests: int,
+    origin: str,
+    replay_of: str | None,
+    reasons: dict[str, int],
+) -> None:
+    """An ingest run's row, written in the same transaction as its facts."""
+    con.execute(
+        "INSERT INTO runs (run_id, kind, source, started_at, finished_at, status, vintage,"
+        " records_fetched, records_stored, records_quarantined, payload_hash, error, requests,"
+        " replay_of, origin, quarantine_reasons)"
+        " VALUES (?, 'ingest', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            source,
+            naive_utc(started_at),
+            utcnow(),
+            status,
+            vintage,
+            fetched,
+            quarantined,
+            payload_hash,
+            error,
+            requests,
+            replay_of,
+            origin,
+            json.dumps(reasons),
+        ],
+    )
+
+
+def set_stored(con: duckdb.DuckDBPyConnection, run_id: str, stored: int) -> None:
+    con.execute("UPDATE runs SET records_stored = ? WHERE run_id = ?", [stored, run_id])
+
+
+def archive(con: duckdb.DuckDBPyConnection, run_id: str, source: str, pages: list[Fetched]) -> None:
+    """Keep every fetched body, gzip-compressed, once per distinct content."""
+    for seq, page in enumerate(pages):
+        digest = page.content_hash
+        con.execute(
+            "INSERT OR IGNORE INTO raw_bodies VALUES (?, 'gzip', ?, ?)",
+            [digest, gzip.compress(page.body, mtime=0), len(page.body)],
+        )
+        con.execute(
+            "INSERT INTO raw_pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                seq,
+                source,
+                page.url,
+                page.status,
+                json.dumps(page.headers),
+                digest,
+                naive_utc(page.fetched_at),
+            ],
+        )
+
+
+def archived_pages(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
+    """(url, status, headers JSON, body bytes) of a run's pages, in fetch order."""
+    found = rows(
+        con,
+        "SELECT p.url, p.status, p.headers, b.body FROM raw_pages p"
+        " JOIN raw_bodies b USING (content_hash) WHERE p.run_id = ? ORDER BY p.seq",
+        [run_id],
+    )
+    return [(url, status, headers, gzip.decompress(body)) for url, status, headers, body in found]
+
+
+def prune_archive(con: duckdb.DuckDBPyConnection, retention_days: int) -> int:
+    """Drop archived pages past retention, then bodies no page refers to any more."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    with transaction(con):
+        dropped = scalar(con, "SELECT count(*) FROM raw_pages WHERE fetched_at < ?", [cutoff])
+        con.execute("DELETE FROM raw_pages WHERE fetched_at < ?", [cutoff])
+        con.execute(
+            "DELETE FROM raw_bodies WHERE content_hash NOT IN"
+            " (SELECT DISTINCT content_hash FROM raw_pages)"
+        )
+    return dropped or 0
+
+
 def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> int:
     """Write a source run's facts; returns how many were new. Caller owns the transaction."""
     count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM prices)"
     before = scalar(con, count)
     if result.observations:
-        con.executemany(
-            "INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?, ?, ?)",
+        insert_many(
+            con,
+            "INSERT OR IGNORE INTO observations"
+            " (source, model_id, metric, value, observed_at, run_id) VALUES",
             [
                 [o.source, o.model_id, o.metric, o.value, naive_utc(o.observed_at), run_id]
                 for o in result.observations
             ],
         )
     if result.prices:
-        con.executemany(
-            "INSERT OR IGNORE INTO prices VALUES (?, ?, ?, ?, ?, ?, ?)",
+        insert_many(
+            con,
+            "INSERT OR IGNORE INTO prices (source, model_id, provider, prompt_usd_per_mtok,"
+            " completion_usd_per_mtok, observed_at, run_id, discount, context_length,"
+            " quantization, uptime_last_30m, uptime_last_1d) VALUES",
             [
                 [
                     p.source,
@@ -189,18 +313,22 @@ def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> i
                     p.completion_usd_per_mtok,
                     naive_utc(p.observed_at),
                     run_id,
+                    p.discount,
+                    p.context_length,
+                    p.quantization,
+                    p.uptime_last_30m,
+                    p.uptime_last_1d,
                 ]
                 for p in result.prices
             ],
         )
     now = utcnow()
     if result.catalog:
-        con.executemany(
-            "INSERT INTO catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, model_id)"
-            " DO UPDATE SET canonical_slug = excluded.canonical_slug,"
-            " hugging_face_id = excluded.hugging_face_id, display_name = excluded.display_name,"
-            " context_length = excluded.context_length, last_seen_at = excluded.last_seen_at,"
-            " run_id = excluded.run_id",
+        # One row per model: a source listing a model twice keeps the last.
+        unique = {(c.source, c.model_id): c for c in result.catalog}.values()
+        insert_many(
+            con,
+            "INSERT INTO catalog VALUES",
             [
                 [
                     c.source,
@@ -213,12 +341,17 @@ def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> i
                     now,
                     run_id,
                 ]
-                for c in result.catalog
+                for c in unique
             ],
+            suffix="ON CONFLICT (source, model_id) DO UPDATE SET"
+            " canonical_slug = excluded.canonical_slug, hugging_face_id = excluded.hugging_face_id,"
+            " display_name = excluded.display_name, context_length = excluded.context_length,"
+            " last_seen_at = excluded.last_seen_at, run_id = excluded.run_id",
         )
     if result.quarantined:
-        con.executemany(
-            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
+        insert_many(
+            con,
+            "INSERT INTO quarantine VALUES",
             [
                 [run_id, q.source, q.record_index, q.model_id, q.reason, q.raw, now]
                 for q in result.quarantined

@@ -20,9 +20,10 @@ def reason_of(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def quarantine(source: str, index: int, record: Any, exc: Exception) -> Quarantined:
-    model_id = None
-    if isinstance(record, dict):
+def quarantine(
+    source: str, index: int, record: Any, exc: Exception, model_id: str | None = None
+) -> Quarantined:
+    if model_id is None and isinstance(record, dict):
         for key in ("id", "model", "channel_id", "name"):
             if isinstance(record.get(key), str):
                 model_id = record[key]
@@ -32,5 +33,5 @@ def quarantine(source: str, index: int, record: Any, exc: Exception) -> Quaranti
         record_index=index,
         model_id=model_id,
         reason=reason_of(exc),
-        raw=json.dumps(record, sort_keys=True, default=str)[:20000],
+        raw=json.dumps(record, sort_keys=True, default=str)[:20000],  # Decimal -> str
     )

@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from schemas.config import HuggingFaceConfig, RetryConfig
+from schemas.config import HuggingFaceConfig
 from schemas.huggingface import HuggingFaceModel, check_page
 from schemas.rows import Observation, SourceResult
 
-from ..http import PayloadError, get_json
+from ..http import PayloadError, SourceClient
 from .common import quarantine
 
 EXPAND = ["downloads", "downloadsAllTime", "likes", "trendingScore", "createdAt", "lastModified"]
@@ -28,12 +28,14 @@ METRICS = {
 
 class HuggingFaceSource:
     name = "huggingface"
+    budget_key = "huggingface"
+    exact_numbers = False
 
     def __init__(self, config: HuggingFaceConfig):
         self.config = config
 
-    async def fetch(self, client: httpx.AsyncClient, retry: RetryConfig) -> list[Any]:
-        pages: list[Any] = []
+    async def fetch(self, client: SourceClient, plan: Any = None) -> None:
+        """One listing per author plus the overall top-N, each following `Link` pages."""
         base = [("sort", "downloads"), ("direction", "-1")] + [("expand", e) for e in EXPAND]
         queries = [
             (base + [("author", a)], self.config.models_per_author) for a in self.config.authors
@@ -41,9 +43,10 @@ class HuggingFaceSource:
         if self.config.top_n:
             queries.append((base, self.config.top_n))
         for query, wanted in queries:
-            limit = min(self.config.page_size, wanted)
             url: str | None = f"{self.config.base_url}/api/models"
-            params: list[tuple[str, Any]] | None = query + [("limit", limit)]
+            params: list[tuple[str, Any]] | None = query + [
+                ("limit", min(self.config.page_size, wanted))
+            ]
             got = 0
             seen: set[str] = set()
             for _ in range(self.config.max_pages):
@@ -52,18 +55,17 @@ class HuggingFaceSource:
                 if url in seen:
                     raise PayloadError(f"Link pagination loops back to {url}")
                 seen.add(url)
-                fetched = await get_json(client, url, retry, params=params)
+                fetched = await client.get_json(url, params=params)
+                assert fetched is not None
                 page = fetched.data
                 if not isinstance(page, list):
                     raise PayloadError(
                         f"expected a JSON array of models, got {type(page).__name__}"
                     )
-                pages.append(page)
                 got += len(page)
                 nxt = _next_link(fetched.headers.get("link"))
                 url = str(httpx.URL(fetched.url).join(nxt)) if nxt else None
                 params = None
-        return pages
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
         result = SourceResult(source=self.name, vintage="expand")

@@ -9,14 +9,15 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from schemas.config import OpenRouterConfig, RetryConfig
+from schemas.config import OpenRouterConfig
 from schemas.openrouter import OpenRouterModel, OpenRouterModelsPage, parse_price
 from schemas.rows import CatalogEntry, Price, SourceResult
 
-from ..http import PayloadError, get_json
+from ..http import PayloadError, SourceClient
 from .common import quarantine
 
 MILLION = Decimal(1_000_000)
+MAX_PAGES = 50
 
 
 def per_million(value: str) -> Decimal | None:
@@ -26,35 +27,33 @@ def per_million(value: str) -> Decimal | None:
 
 class OpenRouterSource:
     name = "openrouter"
+    budget_key = "openrouter"
+    exact_numbers = False
 
     def __init__(self, config: OpenRouterConfig):
         self.config = config
 
-    async def fetch(self, client: httpx.AsyncClient, retry: RetryConfig) -> list[Any]:
+    async def fetch(self, client: SourceClient, plan: Any = None) -> None:
         """The full list in one request; follows `links.next` only if the server paginates."""
         url: str | None = f"{self.config.base_url}/models"
         params: dict[str, str] | None = {"output_modalities": self.config.output_modalities}
-        pages: list[Any] = []
         seen: set[str] = set()
         while url:
-            if url in seen or len(pages) >= 50:
+            if url in seen or len(seen) >= MAX_PAGES:
                 raise PayloadError(f"pagination loop at {url}")
             seen.add(url)
-            fetched = await get_json(client, url, retry, params=params)
-            pages.append(fetched.data)
-            nxt = (
-                (fetched.data.get("links") or {}).get("next")
-                if isinstance(fetched.data, dict)
-                else None
-            )
+            fetched = await client.get_json(url, params=params)
+            assert fetched is not None
+            data = fetched.data
+            nxt = (data.get("links") or {}).get("next") if isinstance(data, dict) else None
             url = str(httpx.URL(fetched.url).join(nxt)) if isinstance(nxt, str) and nxt else None
             params = None
-        return pages
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
         result = SourceResult(source=self.name)
         paged = False
         index = 0
+        seen: set[str] = set()
         for payload in payloads:
             try:
                 page = OpenRouterModelsPage.model_validate(payload)
@@ -70,6 +69,9 @@ class OpenRouterSource:
                 except (ValidationError, ValueError) as exc:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc))
                     continue
+                if model.id in seen:  # a duplicated page or record
+                    continue
+                seen.add(model.id)
                 result.catalog.append(
                     CatalogEntry(
                         source=self.name,

@@ -5,27 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
-from schemas.config import RetryConfig, WzrdConfig
+from schemas.config import WzrdConfig
 from schemas.rows import Observation, SourceResult
 from schemas.wzrd import CONFIDENCE_WEIGHTS, TREND_POINTS, WzrdEnvelope, WzrdSignal
 
-from ..http import PayloadError, get_json
+from ..http import PayloadError, SourceClient
 from .common import quarantine
 
 
 class WzrdSource:
     name = "wzrd"
+    budget_key = "wzrd"
+    exact_numbers = False
 
     def __init__(self, config: WzrdConfig):
         self.config = config
 
-    async def fetch(self, client: httpx.AsyncClient, retry: RetryConfig) -> list[Any]:
-        url = f"{self.config.base_url}/v1/signals/momentum"
-        fetched = await get_json(client, url, retry, params={"limit": 100})
-        return [fetched.data]
+    async def fetch(self, client: SourceClient, plan: Any = None) -> None:
+        await client.get_json(f"{self.config.base_url}/v1/signals/momentum", params={"limit": 100})
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
         result = SourceResult(source=self.name)

@@ -59,7 +59,7 @@ DEPLOYMENTS = [
 
 
 def demo_config(data_dir: Path, upstream_url: str) -> TractionConfig:
-    return TractionConfig.model_validate(
+    config = TractionConfig.model_validate(
         {
             "storage": {
                 "database": data_dir / "traction.duckdb",
@@ -83,11 +83,34 @@ def demo_config(data_dir: Path, upstream_url: str) -> TractionConfig:
                     "page_size": 2,  # small pages, so the demo follows Link pagination
                     "timeout": 10,
                 },
+                "openrouter_endpoints": {"base_url": f"{upstream_url}/api/v1", "timeout": 10},
+                "openrouter_rankings": {"enabled": False},  # needs a key; none offline
+                "github": {
+                    "base_url": upstream_url,
+                    "repositories": [
+                        "QwenLM/Qwen3.5",
+                        "meta-llama/llama-models",
+                        "openai/gpt-oss",
+                        "mistralai/mistral-inference",
+                    ],
+                    "links": {
+                        "QwenLM/Qwen3.5": "Qwen/Qwen3.5-9B",
+                        "meta-llama/llama-models": "meta-llama/Llama-3.3-70B-Instruct",
+                        "openai/gpt-oss": "openai/gpt-oss-120b",
+                    },
+                    "timeout": 10,
+                },
+                "litellm_prices": {"enabled": True},  # the map inside installed litellm
                 "wzrd": {"enabled": False},
             },
             "retry": {"attempts": 2, "backoff_initial": 0.1, "backoff_max": 0.5},
         }
     )
+    # The loopback mirror has no rate limit, and a week of simulated days runs in seconds:
+    # the real budgets (30 a minute for OpenRouter) would stall the demo for minutes.
+    for name in config.sources.enabled():
+        getattr(config.sources, name).requests_per_window = 100_000
+    return config
 
 
 def run_demo(data_dir: str | os.PathLike[str]) -> int:
@@ -97,8 +120,8 @@ def run_demo(data_dir: str | os.PathLike[str]) -> int:
     days = bundled_days()
     today = datetime.now(timezone.utc).replace(microsecond=0)
     print(
-        f"traction demo: {days} days of bundled OpenRouter and Hugging Face payloads, "
-        f"served on 127.0.0.1, into {data_dir}/\n"
+        f"traction demo: {days} days of bundled OpenRouter, Hugging Face and GitHub payloads,"
+        f" served on 127.0.0.1 (plus the price map inside litellm), into {data_dir}/\n"
     )
     with Upstream() as upstream:
         config = demo_config(data_dir, upstream.url)

@@ -9,6 +9,7 @@ and an opaque cursor, as the real API does.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -38,8 +39,8 @@ class Upstream:
 
     def set_day(self, day: int) -> None:
         self.payloads = {
-            "openrouter": bundled("openrouter", day),
-            "huggingface": bundled("huggingface", day),
+            name: bundled(name, day)
+            for name in ("openrouter", "huggingface", "github", "openrouter_endpoints")
         }
 
     @property
@@ -61,12 +62,37 @@ class Upstream:
                 query = parse_qs(parts.query)
                 if parts.path == "/api/v1/models" and "openrouter" in upstream.payloads:
                     self._json(upstream._get("openrouter"))
+                elif parts.path.startswith("/api/v1/models/") and parts.path.endswith("/endpoints"):
+                    model = parts.path[len("/api/v1/models/") : -len("/endpoints")]
+                    found = (upstream.payloads.get("openrouter_endpoints") or {}).get(model)
+                    self._found(found)
+                elif parts.path == "/api/v1/datasets/rankings-daily":
+                    if not self.headers.get("Authorization"):
+                        self._json({"error": {"code": 401, "message": "No auth"}}, status=401)
+                    else:
+                        self._found(upstream.payloads.get("openrouter_rankings"))
+                elif parts.path.startswith("/repos/"):
+                    repo = (upstream.payloads.get("github") or {}).get(parts.path[len("/repos/") :])
+                    digest = hashlib.sha1(json.dumps(repo, sort_keys=True).encode()).hexdigest()
+                    etag = f'W/"{digest[:16]}"'
+                    if repo is not None and self.headers.get("If-None-Match") == etag:
+                        self.send_response(304)
+                        self.send_header("ETag", etag)
+                        self.end_headers()
+                    else:
+                        self._found(repo, headers={"ETag": etag})
                 elif parts.path == "/api/models" and "huggingface" in upstream.payloads:
                     self._hf(query)
                 elif parts.path == "/v1/signals/momentum" and "wzrd" in upstream.payloads:
                     self._json(upstream._get("wzrd"))
                 else:
                     self._json({"error": {"code": 404, "message": "Not Found"}}, status=404)
+
+            def _found(self, body: Any, headers: dict | None = None) -> None:
+                if body is None:
+                    self._json({"error": {"code": 404, "message": "Not Found"}}, status=404)
+                else:
+                    self._json(body, headers=headers)
 
             def _hf(self, query: dict[str, list[str]]) -> None:
                 payload = upstream._get("huggingface")
