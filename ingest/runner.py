@@ -42,6 +42,8 @@ class RunOutcome:
     fetched: int = 0
     stored: int = 0
     quarantined: int = 0
+    duplicates: int = 0
+    ignored: int = 0
     vintage: str | None = None
     requests: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
@@ -146,6 +148,7 @@ def land(
             outcome.fetched = result.records_fetched
             outcome.vintage = result.vintage
             outcome.quarantined = len(result.quarantined)
+            outcome.duplicates, outcome.ignored = result.duplicates, result.ignored
             outcome.reasons = _summarise(result)
             share = outcome.quarantined / max(1, outcome.fetched)
             if share > config.ingest.quarantine_threshold:
@@ -167,6 +170,8 @@ def land(
             vintage=outcome.vintage,
             fetched=outcome.fetched,
             quarantined=outcome.quarantined,
+            duplicates=outcome.duplicates,
+            ignored=outcome.ignored,
             payload_hash=digest if outcome.status in SUCCESS else None,
             requests=outcome.requests,
             origin=origin,

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class GitHubRepo(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     full_name: str = Field(pattern=r"^[^/\s]+/[^/\s]+$")
     stargazers_count: int = Field(ge=0)

@@ -13,7 +13,7 @@ PSEUDO_ENTRIES = {"sample_spec", "fallback_generalizations"}
 
 
 class LiteLLMPriceEntry(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     litellm_provider: str = Field(min_length=1)
     mode: str | None = None

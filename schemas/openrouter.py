@@ -30,7 +30,7 @@ def parse_price(value: str) -> Decimal | None:
 
 
 class OpenRouterPricing(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     prompt: str
     completion: str
@@ -46,7 +46,7 @@ class OpenRouterPricing(BaseModel):
 
 
 class OpenRouterModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     id: str = Field(pattern=ID_PATTERN)
     name: str
@@ -76,7 +76,7 @@ class OpenRouterModel(BaseModel):
 
 
 class OpenRouterLinks(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     next: str | None = None
 
@@ -84,7 +84,7 @@ class OpenRouterLinks(BaseModel):
 class OpenRouterModelsPage(BaseModel):
     """The envelope; records are checked one by one so one bad model does not sink the rest."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     data: list[Any]
     total_count: int | None = None
@@ -98,7 +98,7 @@ class EndpointPricing(OpenRouterPricing):
 class OpenRouterEndpoint(BaseModel):
     """One provider's offer for a model (`/models/{author}/{slug}/endpoints`)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     provider_name: str = Field(min_length=1)
     tag: str = Field(min_length=1, description="routing slug; a provider can appear twice")
@@ -111,14 +111,14 @@ class OpenRouterEndpoint(BaseModel):
 
 
 class EndpointsModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     endpoints: list[Any]
 
 
 class EndpointsPayload(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     data: EndpointsModel
 
@@ -126,7 +126,7 @@ class EndpointsPayload(BaseModel):
 class RankingRow(BaseModel):
     """A day's token volume for one model (`/datasets/rankings-daily`)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
     model_permaslug: str = Field(min_length=1)
@@ -144,7 +144,7 @@ class RankingRow(BaseModel):
 
 
 class RankingsPayload(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     data: list[Any]
     meta: dict[str, Any] | None = None

@@ -78,6 +78,10 @@ class SourceResult(BaseModel):
     observations: list[Observation] = []
     prices: list[Price] = []
     catalog: list[CatalogEntry] = []
-    quarantined: list[Quarantined] = []
+    quarantined: list[Quarantined] = []  # failed its contract
     records_fetched: int = 0
+    # Every fetched record is exactly one of these (the ingest property tests hold it):
+    accepted: int = 0  # became facts
+    duplicates: int = 0  # repeated within the payload (overlapping listings, a repeated page)
+    ignored: int = 0  # not a model on purpose (a template entry, the "other" rankings row)
     payload_hash: str | None = None

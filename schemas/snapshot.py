@@ -17,7 +17,7 @@ CONTRACT_VERSION = "traction.snapshot.v1"
 
 
 class SourceFreshness(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     last_success_at: datetime | None
     last_status: str | None
@@ -27,7 +27,7 @@ class SourceFreshness(BaseModel):
 class SignalComponent(BaseModel):
     """One (source, metric) signal behind a model's score, with every term of the formula."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source: str
     metric: str
@@ -47,7 +47,7 @@ class SignalComponent(BaseModel):
 class PriceQuote(BaseModel):
     """USD per million tokens as exact decimal strings; null when the provider's price varies."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source: str
     model_id: str
@@ -57,7 +57,7 @@ class PriceQuote(BaseModel):
 
 
 class ModelScore(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     key: str = Field(min_length=1, description="canonical model key (lowercase)")
     aliases: list[str] = Field(description="lowercase ids this model has in any source")
@@ -72,7 +72,7 @@ class ModelScore(BaseModel):
 class SnapshotBody(BaseModel):
     """Everything the content hash covers."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     contract_version: Literal["traction.snapshot.v1"] = CONTRACT_VERSION
     version: int = Field(ge=1, description="publish sequence number")

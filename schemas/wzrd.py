@@ -38,7 +38,7 @@ CONFIDENCE_WEIGHTS: dict[str, float] = {
 class WzrdEnvelope(BaseModel):
     """What every vintage shares: a list of model records (each checked on its own)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     models: list[Any]
     contract_version: str | None = None
@@ -66,7 +66,7 @@ class WzrdEnvelope(BaseModel):
 class WzrdSignal(BaseModel):
     """One model's momentum as the feed judged it, whatever the vintage called the fields."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     model: str = Field(min_length=1)
     trend: str

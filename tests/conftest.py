@@ -39,6 +39,14 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_budgets() -> None:
+    """Request budgets live for the process (the daemon paces across cycles); not across tests."""
+    from ingest import policy
+
+    policy._budgets.clear()
+
+
+@pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No operator settings or tokens from the machine leak into a test."""
     for name in list(os.environ):

@@ -282,3 +282,23 @@ def test_wzrd_drifted_record_is_quarantined(record, reason):
 def test_wzrd_garbage_payload_fails_the_run(garbage):
     with pytest.raises(PayloadError):
         wzrd().parse([garbage], NOW)
+
+
+@pytest.mark.parametrize(
+    ("source", "payload"),
+    [
+        ("huggingface", [{"id": "a/b", "downloads": 1, "likes": 1, "trendingScore": float("nan")}]),
+        (
+            "wzrd",
+            {
+                "models": [
+                    {"model": "a/b", "trend": "stable", "score": 0.5, "delta_pct": float("inf")}
+                ]
+            },
+        ),
+    ],
+)
+def test_non_finite_numbers_are_quarantined_not_scored(source, payload):
+    parser = huggingface() if source == "huggingface" else wzrd()
+    result = parser.parse([payload], NOW)
+    assert result.observations == [] and len(result.quarantined) == 1

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
 import respx
 
-from ingest.http import FetchError, SourceClient
-from ingest.policy import RequestBudget
 from ingest.runner import ingest
-from schemas.config import RetryConfig
 from traction import store
 from traction.demo.upstream import Upstream, bundled
 
@@ -150,65 +145,6 @@ def test_html_error_page_with_status_200_fails_the_run(tmp_path):
             assert con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0
 
 
-# The retry policy (ingest/http.py) -------------------------------------------------------
-
-RETRY = RetryConfig(attempts=3, backoff_initial=0.01, backoff_max=0.05, run_budget=10)
-
-
-def fetch(url: str):
-    async def go():
-        async with SourceClient("test", 5, RETRY, RequestBudget(100, 60)) as client:
-            return await client.get_json(url)
-
-    return asyncio.run(go())
-
-
-@respx.mock
-def test_503_then_success_is_retried():
-    route = respx.get("http://up.test/x").mock(
-        side_effect=[httpx.Response(503), httpx.Response(200, json={"ok": 1})]
-    )
-    fetched = fetch("http://up.test/x")
-    assert fetched.data == {"ok": 1} and route.call_count == 2
-
-
-@respx.mock
-def test_429_honours_retry_after_within_the_cap():
-    route = respx.get("http://up.test/x").mock(
-        side_effect=[
-            httpx.Response(429, headers={"Retry-After": "0"}),
-            httpx.Response(200, json=[]),
-        ]
-    )
-    fetch("http://up.test/x")
-    assert route.call_count == 2
-
-
-@respx.mock
-def test_other_4xx_is_not_retried():
-    route = respx.get("http://up.test/x").mock(return_value=httpx.Response(403))
-    with pytest.raises(FetchError, match="HTTP 403"):
-        fetch("http://up.test/x")
-    assert route.call_count == 1
-
-
-@respx.mock
-def test_persistent_5xx_gives_up_after_the_configured_attempts():
-    route = respx.get("http://up.test/x").mock(return_value=httpx.Response(502))
-    with pytest.raises(FetchError, match="HTTP 502"):
-        fetch("http://up.test/x")
-    assert route.call_count == RETRY.attempts
-
-
-@respx.mock
-def test_read_timeout_is_retried():
-    route = respx.get("http://up.test/x").mock(
-        side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json={})]
-    )
-    fetch("http://up.test/x")
-    assert route.call_count == 2
-
-
 def test_tokens_are_sent_but_never_stored(tmp_path, monkeypatch):
     secret = "hf_SECRETTOKEN123"
     monkeypatch.setenv("HF_TOKEN", secret)
@@ -221,3 +157,41 @@ def test_tokens_are_sent_but_never_stored(tmp_path, monkeypatch):
             ingest(con, config, now=NOW)
     assert route.calls[0].request.headers["authorization"] == f"Bearer {secret}"
     assert secret.encode() not in (tmp_path / "t.duckdb").read_bytes()
+
+
+def test_crash_mid_run_leaves_the_database_as_before(tmp_path, monkeypatch):
+    with Upstream() as up:
+        up.set_day(0)
+        config = loopback_config(tmp_path, up.url)
+        with store.connect(config.storage.database) as con:
+            ingest(con, config, only=["huggingface"], now=NOW)
+            before = {
+                t: store.rows(con, f"SELECT * FROM {t} ORDER BY ALL")
+                for t in ("runs", "observations", "raw_pages", "quarantine")
+            }
+
+            def crash(*args, **kwargs):
+                raise RuntimeError("killed after the facts were written")
+
+            monkeypatch.setattr(store, "set_stored", crash)
+            up.set_day(1)
+            with pytest.raises(RuntimeError):
+                ingest(con, config, only=["huggingface"], now=NOW + timedelta(days=1))
+            after = {t: store.rows(con, f"SELECT * FROM {t} ORDER BY ALL") for t in before}
+    assert after == before
+
+
+def test_mostly_quarantined_payload_marks_the_run_degraded(tmp_path):
+    with Upstream() as up:
+        up.set_day(0)
+        page = bundled("huggingface", 0)
+        for model in page[:3]:
+            model["likes"] = "many"
+        up.payloads["huggingface"] = page
+        config = loopback_config(tmp_path, up.url, huggingface={"authors": [], "top_n": 20})
+        with store.connect(config.storage.database) as con:
+            (outcome,) = ingest(con, config, only=["huggingface"], now=NOW)
+            status = store.scalar(con, "SELECT status FROM runs WHERE run_id = ?", [outcome.run_id])
+    assert outcome.status == status == "degraded"
+    assert "quarantined (threshold 20%)" in outcome.error
+    assert outcome.stored > 0  # the good records still landed

@@ -20,24 +20,22 @@ def collect(config: TractionConfig) -> dict[str, Any]:
         report["error"] = "no database yet: run `traction run --once` or `traction demo`"
         return report
     with store.connect(db, read_only=True) as con:
-        latest = con.execute(
+        cursor = con.execute(
             "SELECT source, run_id, status, started_at, finished_at, records_fetched,"
-            " records_stored, records_quarantined, vintage, error FROM ("
+            " records_stored, records_quarantined, records_duplicate, records_ignored, vintage,"
+            " error, requests, origin, replay_of, quarantine_reasons FROM ("
             "  SELECT *, row_number() OVER (PARTITION BY source ORDER BY started_at DESC) AS n"
             "  FROM runs WHERE kind = 'ingest') WHERE n = 1 ORDER BY source"
-        ).fetchall()
-        for (
-            source,
-            run_id,
-            status,
-            started,
-            finished,
-            fetched,
-            stored,
-            quar,
-            vintage,
-            err,
-        ) in latest:
+        )
+        names = [d[0] for d in cursor.description]
+        latest = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        for run in latest:
+            source = run.pop("source")
+            run["started_at"], run["finished_at"] = (
+                _iso(run["started_at"]),
+                _iso(run["finished_at"]),
+            )
+            run["quarantine_reasons"] = json.loads(run["quarantine_reasons"] or "{}")
             last_ok = store.last_success(con, source)
             totals = store.rows(
                 con,
@@ -46,17 +44,7 @@ def collect(config: TractionConfig) -> dict[str, Any]:
                 [source, source],
             )[0]
             report["sources"][source] = {
-                "last_run": {
-                    "run_id": run_id,
-                    "status": status,
-                    "started_at": _iso(started),
-                    "finished_at": _iso(finished),
-                    "records_fetched": fetched,
-                    "records_stored": stored,
-                    "records_quarantined": quar,
-                    "vintage": vintage,
-                    "error": err,
-                },
+                "last_run": run,
                 "last_success_at": _iso(last_ok),
                 "observations_total": totals[0],
                 "quarantined_total": totals[1],
@@ -94,17 +82,22 @@ def render_text(report: dict[str, Any]) -> str:
         return "\n".join(lines)
     lines.append("")
     lines.append(
-        f"{'source':<12} {'status':<12} {'last run (UTC)':<20} {'fetched':>8} "
-        f"{'new facts':>9} {'quarantined':>11}  note"
+        f"{'source':<21} {'status':<11} {'last run (UTC)':<19} {'records':>7} "
+        f"{'new facts':>9} {'quarantined':>11} {'requests':>8}  note"
     )
     for name, info in report["sources"].items():
         run = info["last_run"]
         started = (run["started_at"] or "")[:19].replace("T", " ")
         note = run["error"] or (f"vintage {run['vintage']}" if run["vintage"] else "")
+        if run["origin"] and run["origin"] != "fetch":
+            note = f"from {run['origin']}; {note}" if note else f"from {run['origin']}"
         lines.append(
-            f"{name:<12} {run['status']:<12} {started:<20} {run['records_fetched']:>8} "
-            f"{run['records_stored']:>9} {run['records_quarantined']:>11}  {note}"
+            f"{name:<21} {run['status']:<11} {started:<19} {run['records_fetched']:>7} "
+            f"{run['records_stored']:>9} {run['records_quarantined']:>11} {run['requests']:>8}"
+            f"  {note}"
         )
+        for reason, count in run["quarantine_reasons"].items():
+            lines.append(f"{'':<21} quarantined x{count}: {reason}")
     snap = report["snapshot"]
     lines.append("")
     if snap:

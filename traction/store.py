@@ -202,6 +202,8 @@ def record_run(
     vintage: str | None,
     fetched: int,
     quarantined: int,
+    duplicates: int,
+    ignored: int,
     payload_hash: str | None,
     requests: int,
     origin: str,
@@ -212,8 +214,8 @@ def record_run(
     con.execute(
         "INSERT INTO runs (run_id, kind, source, started_at, finished_at, status, vintage,"
         " records_fetched, records_stored, records_quarantined, payload_hash, error, requests,"
-        " replay_of, origin, quarantine_reasons)"
-        " VALUES (?, 'ingest', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+        " replay_of, origin, quarantine_reasons, records_duplicate, records_ignored)"
+        " VALUES (?, 'ingest', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             source,
@@ -229,6 +231,8 @@ def record_run(
             replay_of,
             origin,
             json.dumps(reasons),
+            duplicates,
+            ignored,
         ],
     )
 

@@ -77,6 +77,7 @@ class GitHubSource:
             except (ValidationError, ValueError) as exc:
                 result.quarantined.append(quarantine(self.name, index, record, exc))
                 continue
+            result.accepted += 1
             result.catalog.append(
                 CatalogEntry(
                     source=self.name,

@@ -84,8 +84,10 @@ class HuggingFaceSource:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc))
                     continue
                 if model.id in seen:  # an author listing and the top-N overlap
+                    result.duplicates += 1
                     continue
                 seen.add(model.id)
+                result.accepted += 1
                 for field, metric in METRICS.items():
                     value = getattr(model, field)
                     if value is not None:

@@ -70,16 +70,19 @@ class LiteLLMPricesSource:
                     f"expected an object keyed by model, got {type(payload).__name__}"
                 )
             for key, record in payload.items():
-                if key in PSEUDO_ENTRIES:
-                    continue
                 index += 1
+                if key in PSEUDO_ENTRIES:
+                    result.ignored += 1
+                    continue
                 try:
                     entry = LiteLLMPriceEntry.model_validate(record)
                 except (ValidationError, ValueError) as exc:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc, key))
                     continue
                 if entry.input_cost_per_token is None and entry.output_cost_per_token is None:
-                    continue  # priced per image, second or character: not comparable here
+                    result.ignored += 1  # priced per image, second or character: not comparable
+                    continue
+                result.accepted += 1
                 result.catalog.append(
                     CatalogEntry(
                         source=self.name, model_id=key, context_length=entry.max_input_tokens

@@ -70,8 +70,10 @@ class OpenRouterSource:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc))
                     continue
                 if model.id in seen:  # a duplicated page or record
+                    result.duplicates += 1
                     continue
                 seen.add(model.id)
+                result.accepted += 1
                 result.catalog.append(
                     CatalogEntry(
                         source=self.name,

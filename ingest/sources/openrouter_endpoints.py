@@ -84,8 +84,10 @@ class OpenRouterEndpointsSource:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc))
                     continue
                 if (page.data.id, offer.tag) in seen:
+                    result.duplicates += 1
                     continue
                 seen.add((page.data.id, offer.tag))
+                result.accepted += 1
                 discount = offer.pricing.discount
                 result.prices.append(
                     Price(

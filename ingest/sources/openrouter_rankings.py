@@ -58,7 +58,9 @@ class OpenRouterRankingsSource:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc))
                     continue
                 if row.model_permaslug == "other":  # the long tail, summed: not a model
+                    result.ignored += 1
                     continue
+                result.accepted += 1
                 day = datetime.fromisoformat(row.date).replace(tzinfo=timezone.utc)
                 result.observations.append(
                     Observation(

@@ -45,6 +45,7 @@ class WzrdSource:
                 except (ValidationError, ValueError) as exc:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc))
                     continue
+                result.accepted += 1
                 values = {
                     "momentum": signal.score,
                     "trend_points": TREND_POINTS[signal.trend],

@@ -19,6 +19,8 @@ CREATE TABLE raw_pages (
 );
 
 ALTER TABLE runs ADD COLUMN requests INTEGER DEFAULT 0;
+ALTER TABLE runs ADD COLUMN records_duplicate INTEGER DEFAULT 0;
+ALTER TABLE runs ADD COLUMN records_ignored INTEGER DEFAULT 0;
 ALTER TABLE runs ADD COLUMN replay_of VARCHAR;
 ALTER TABLE runs ADD COLUMN origin VARCHAR;   -- fetch | file | replay
 ALTER TABLE runs ADD COLUMN quarantine_reasons JSON;
