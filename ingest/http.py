@@ -24,6 +24,7 @@ from .policy import (
     BudgetExhausted,
     RequestBudget,
     RetryableStatus,
+    announced_quota,
     reset_wait_seconds,
     retry_policy,
 )
@@ -141,6 +142,7 @@ class SourceClient:
             hold = reset_wait_seconds(response)
             if hold:
                 self.budget.hold(hold)
+            self.budget.adopt(announced_quota(response))
             if response.status_code == 429 or response.status_code >= 500:
                 raise RetryableStatus(response)
             return response

@@ -35,6 +35,7 @@ from tenacity import (
 from schemas.config import RetryConfig
 
 HF_RATELIMIT = re.compile(r'"?(?P<kind>\w+)"?\s*;\s*r\s*=\s*(?P<r>\d+)\s*;\s*t\s*=\s*(?P<t>\d+)')
+HF_POLICY = re.compile(r"q\s*=\s*(?P<q>\d+).*?w\s*=\s*(?P<w>\d+)")
 
 
 class RetryableStatus(Exception):
@@ -79,6 +80,12 @@ def reset_wait_seconds(response: httpx.Response, now: float | None = None) -> fl
     return None
 
 
+def announced_quota(response: httpx.Response) -> tuple[int, int] | None:
+    """(requests, window seconds) from Hugging Face's `RateLimit-Policy`, if sent."""
+    match = HF_POLICY.search(response.headers.get("RateLimit-Policy", ""))
+    return (int(match["q"]), int(match["w"])) if match else None
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, RetryableStatus | httpx.TransportError)
 
@@ -120,6 +127,11 @@ class RequestBudget:
         """Count requests made earlier (by another process) against the window."""
         for moment in sorted(times):
             self._sent.append(moment)
+
+    def adopt(self, quota: tuple[int, int] | None) -> None:
+        """A server-announced quota lower than the configured budget wins."""
+        if quota and quota[1] == self.window and 0 < quota[0] < self.limit:
+            self.limit = quota[0]
 
     def hold(self, seconds: float) -> None:
         """The server said its quota is spent: no request until this much time has passed."""

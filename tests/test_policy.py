@@ -116,6 +116,20 @@ def test_github_ratelimit_headers_hold_until_reset():
 
 
 @respx.mock
+def test_announced_lower_quota_replaces_the_configured_budget():
+    budget = RequestBudget(500, 300)
+    policy = '"fixed window";"api";q=100;w=300'
+    respx.get(URL).mock(
+        return_value=httpx.Response(200, json=[], headers={"RateLimit-Policy": policy})
+    )
+    fetch(budget=budget)
+    assert budget.limit == 100
+    higher = RequestBudget(50, 300)
+    fetch(budget=higher)
+    assert higher.limit == 50  # a higher announced quota never loosens the configured one
+
+
+@respx.mock
 def test_spent_quota_header_holds_the_next_request():
     budget = RequestBudget(100, 60)
     respx.get(URL).mock(

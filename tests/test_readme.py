@@ -24,3 +24,17 @@ def test_ci_runs_exactly_the_readme_test_command():
     tests = readme_commands()[1]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci
+
+
+def test_documented_config_example_is_a_valid_config(tmp_path):
+    """The README's configuration reference loads as it is written."""
+    from traction.config import load_config
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Configuration", 1)[1]
+    toml = re.search(r"```toml\n(.+?)\n```", section, flags=re.S).group(1)
+    path = tmp_path / "readme.toml"
+    path.write_text(toml)
+    config = load_config(path, environ={})
+    assert config.sources.github.links == {"openai/gpt-oss": "openai/gpt-oss-120b"}
+    assert config.scoring.metric_weights["github.stars"] == 0.5
