@@ -4,7 +4,8 @@ In order, and the first tier that answers wins:
 1. explicit ids in `model_info`: `traction_model`, `hf_repo_id`, `openrouter_slug`;
 2. the operator's `alias_map`, keyed by `model_info.id` or by model group name;
 3. the deployment's `litellm_params.model`, whole or without its provider prefix,
-   compared exactly (lowercased) with the snapshot's aliases.
+   compared exactly (lowercased) with the snapshot's aliases; failing that, without a
+   deployment suffix such as `-Turbo` (`schemas.identity`).
 Only `org/name` strings take part in tier 3, never substrings, so a group called
 `mistral` can never match `mistralai/mistral-inference`. If the candidates of a tier
 point at different models the deployment matches nothing.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from schemas.identity import route_candidates, strip_suffixes
 
 from .snapshot_file import ModelView, SnapshotView
 
@@ -36,12 +39,6 @@ def _unique(view: SnapshotView, names: list[str]) -> ModelView | None | bool:
     return next(iter(found), None)
 
 
-def route_candidates(model: str) -> list[str]:
-    """`together_ai/Qwen/Qwen3.5-35B-A3B` -> itself and `Qwen/Qwen3.5-35B-A3B` (org/name only)."""
-    parts = model.strip().split("/")
-    return ["/".join(parts[start:]) for start in range(len(parts) - 1)]
-
-
 def match_deployment(
     deployment: Mapping[str, Any],
     view: SnapshotView,
@@ -61,6 +58,9 @@ def match_deployment(
             return hit or None
     route = (deployment.get("litellm_params") or {}).get("model")
     if isinstance(route, str):
-        hit = _unique(view, route_candidates(route))
+        names = route_candidates(route)
+        hit = _unique(view, names)
+        if hit is None:  # last resort: `...-Instruct-Turbo` is `...-Instruct`, served fast
+            hit = _unique(view, [s for s in map(strip_suffixes, names) if s])
         return hit or None
     return None

@@ -8,6 +8,7 @@ key holds a secret: tokens come from `HF_TOKEN`, `OPENROUTER_API_KEY` and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -171,12 +172,51 @@ class RetryConfig(_Section):
     )
 
 
+class IdentityConfig(_Section):
+    aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="any name (a LiteLLM route, a house alias) -> the model id it stands for;"
+        " always wins over links found in the data",
+    )
+
+
+class BalancedWeights(_Section):
+    momentum: float = Field(default=1.0, ge=0)
+    cost: float = Field(default=1.0, ge=0)
+
+
 class ScoringConfig(_Section):
     stale_after: int = Field(
         default=6 * 3600, ge=60, description="seconds a snapshot stays fresh after it is generated"
     )
     source_max_age: int = Field(
         default=48 * 3600, ge=60, description="seconds after which a source counts as stale"
+    )
+    policy: Literal["momentum", "cost", "balanced"] = Field(
+        default="momentum", description="what ranks models: adoption momentum, price, or both"
+    )
+    balanced: BalancedWeights = Field(default_factory=BalancedWeights)
+    input_output_ratio: float = Field(
+        default=3.0, gt=0, description="input tokens per output token, to blend two prices"
+    )
+    cost_reference_usd_per_mtok: float = Field(
+        default=1.0, gt=0, description="the blended price that earns half the cost points"
+    )
+    signal_half_life: int = Field(
+        default=3 * 86400, ge=60, description="seconds after which a signal weighs half"
+    )
+    signal_max_age: int = Field(
+        default=7 * 86400, ge=60, description="seconds after which a signal counts for nothing"
+    )
+    signal_max_age_by_source: dict[str, int] = Field(
+        default_factory=lambda: {"wzrd": 86400, "openrouter_rankings": 3 * 86400}
+    )
+    max_vanished_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="refuse to publish when more than this share of the last snapshot's"
+        " models would vanish",
     )
     metric_weights: dict[str, float] = Field(
         default_factory=lambda: {
@@ -203,4 +243,5 @@ class TractionConfig(_Section):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)

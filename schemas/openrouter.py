@@ -56,6 +56,7 @@ class OpenRouterModel(BaseModel):
     architecture: dict[str, Any]
     canonical_slug: str | None = None
     hugging_face_id: str | None = None
+    alias_target: dict[str, Any] | None = None
 
     @field_validator("created", mode="before")
     @classmethod

@@ -56,6 +56,7 @@ class CatalogEntry(BaseModel):
     hugging_face_id: str | None = None
     display_name: str | None = None
     context_length: int | None = None
+    alias_target: str | None = None
 
 
 class Quarantined(BaseModel):

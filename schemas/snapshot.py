@@ -41,6 +41,10 @@ class SignalComponent(BaseModel):
     confidence_weight: float = Field(ge=0.0, le=1.0)
     history_days: int = Field(ge=0)
     weight: float = Field(ge=0.0)
+    raw_delta_pct: float | None = Field(description="before the spike guard")
+    spike: bool = Field(description="the last delta was damped to the series' usual pace")
+    age_seconds: float = Field(description="since the signal's last observation")
+    decay: float = Field(ge=0.0, le=1.0, description="how much the signal's age leaves of it")
     score: float
 
 
@@ -56,13 +60,27 @@ class PriceQuote(BaseModel):
     completion_usd_per_mtok: str | None
 
 
+class QuoteRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    model_id: str
+    provider: str
+
+
 class ModelScore(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     key: str = Field(min_length=1, description="canonical model key (lowercase)")
     aliases: list[str] = Field(description="lowercase ids this model has in any source")
     rank: int = Field(ge=1)
-    score: float
+    score: float = Field(description="what ranks: per the snapshot's policy")
+    momentum_score: float
+    cost_points: float = Field(ge=0.0)
+    blended_usd_per_mtok: float | None = Field(ge=0.0, description="of the cheapest live quote")
+    cheapest: QuoteRef | None
+    agreement: float = Field(ge=0.5, le=1.0)
+    confidence_weight: float = Field(ge=0.0, le=1.0)
     confidence: Literal["insufficient", "low", "normal"]
     trend: str
     components: list[SignalComponent]
@@ -78,7 +96,7 @@ class SnapshotBody(BaseModel):
     version: int = Field(ge=1, description="publish sequence number")
     generated_at: datetime
     stale_after: datetime
-    policy: str
+    policy: Literal["momentum", "cost", "balanced"]
     sources: dict[str, SourceFreshness]
     models: list[ModelScore]
 

@@ -1,102 +1,157 @@
-"""Which ids, across sources, name the same model.
+"""Which ids, across sources, name the same model, and why we think so.
 
-Conservative on purpose: ids are compared lowercased; OpenRouter variants (`:free`,
-`:batch`, ...) fold onto their base id; OpenRouter's own `hugging_face_id`, and the
-operator's GitHub `links`, tie a catalogue entry to a Hugging Face repo. Sources that
-only describe models others list (per-provider offers, daily rankings by permaslug,
-LiteLLM's price map) attach to an existing model or to nothing. Anything that would
-make one id name two models is dropped from both: an ambiguous match is no match.
+One canonical key per model: its Hugging Face repo id lowercased when any source links
+one, else its primary id lowercased. Links come, in order of trust, from:
+1. the operator's alias table (`identity.aliases` in config): always wins;
+2. the data: OpenRouter's `hugging_face_id`, its `canonical_slug` (shared by `:free` and
+   `:batch` variants, which fold onto their base model), a `~...-latest` alias's
+   `alias_target`, and the operator's GitHub `links`;
+3. conservative normalisation (`schemas.identity`): case, provider prefixes, a few
+   deployment suffixes such as `-Turbo`.
+Sources that only describe models others list (per-provider offers, rankings by
+permaslug, LiteLLM's price map) attach to an existing model or to nothing. A name two
+models claim belongs to neither: an ambiguous match is no match, never a guess.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from schemas.identity import base_id, norm, route_candidates, strip_suffixes
 
 # Sources whose ids name models on their own; the others only attach to those.
 PRIMARY_SOURCES = {"huggingface", "openrouter", "wzrd", "github"}
 
-
-def norm(model_id: str) -> str:
-    return model_id.strip().lower()
+__all__ = ["Identity", "Resolution", "build_identity", "norm", "base_id", "PRIMARY_SOURCES"]
 
 
-def base_id(model_id: str) -> str:
-    """`author/slug:variant` -> `author/slug`."""
-    return model_id.split(":", 1)[0]
-
-
-def route_candidates(model: str) -> list[str]:
-    """`together_ai/Qwen/Qwen3.5-35B-A3B` -> itself and `Qwen/Qwen3.5-35B-A3B` (org/name only)."""
-    parts = model.strip().split("/")
-    return ["/".join(parts[i:]) for i in range(len(parts) - 1)]
+@dataclass
+class Resolution:
+    query: str
+    key: str | None
+    evidence: list[str]
+    candidates: list[str] = field(default_factory=list)  # when ambiguous
 
 
 @dataclass
 class Identity:
     key_of: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, id) -> key
-    aliases: dict[str, set[str]] = field(default_factory=dict)  # key -> aliases
     owner: dict[str, str] = field(default_factory=dict)  # unambiguous alias -> key
+    evidence: dict[str, str] = field(default_factory=dict)  # alias -> why it is that key
+    ambiguous: dict[str, set[str]] = field(default_factory=dict)  # alias -> rival keys
+    operator: dict[str, str] = field(default_factory=dict)  # operator alias -> key
+
+    @property
+    def aliases(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for alias, key in self.owner.items():
+            if alias != key:
+                found.setdefault(key, set()).add(alias)
+        for key in set(self.owner.values()):
+            found.setdefault(key, set())
+        return found
 
     def resolve(self, source: str, model_id: str) -> str | None:
         """The model key for a source's id, or None when it attaches to no known model."""
         known = self.key_of.get((source, model_id))
         if known:
             return known
-        return self.owner.get(norm(model_id)) or self.owner.get(norm(base_id(model_id)))
+        return self.lookup(model_id).key
 
     def key(self, source: str, model_id: str) -> str:
         return self.resolve(source, model_id) or norm(model_id)
 
+    def lookup(self, text: str) -> Resolution:
+        """Resolve any string (an id, a LiteLLM route, an alias) and say why."""
+        name = norm(text)
+        if name in self.operator:
+            return Resolution(text, self.operator[name], [f"operator alias {name!r}"])
+        tiers: list[tuple[str, list[str]]] = [("exact", [name, norm(base_id(name))])]
+        routes = [norm(c) for c in route_candidates(text)][1:]
+        if routes:
+            tiers.append(("provider prefix removed", routes))
+        stripped = [s for s in (strip_suffixes(c) for c in [name, *routes]) if s]
+        if stripped:
+            tiers.append(("deployment suffix removed", stripped))
+        for how, names in tiers:
+            keys = {self.owner[n] for n in names if n in self.owner}
+            rivals = set().union(*(self.ambiguous.get(n, set()) for n in names))
+            if len(keys) == 1 and not rivals:
+                hit = next(n for n in names if n in self.owner)
+                evidence = [f"{how}: {hit!r}", self.evidence.get(hit, "")]
+                return Resolution(text, keys.pop(), [e for e in evidence if e])
+            if len(keys) > 1 or rivals:
+                return Resolution(text, None, [f"ambiguous ({how})"], sorted(keys | rivals))
+        return Resolution(text, None, ["no source, alias or normalisation names this model"])
+
 
 def build_identity(
-    catalog: Iterable[tuple[str, str, str | None, str | None]],
+    catalog: Iterable[tuple],
     observed: Iterable[tuple[str, str]],
+    operator_aliases: Mapping[str, str] | None = None,
 ) -> Identity:
-    """catalog rows: (source, model_id, canonical_slug, hugging_face_id); observed: (source, id)."""
+    """catalog rows: (source, model_id, canonical_slug, hugging_face_id[, alias_target]);
+    observed: (source, model_id) pairs that carry facts."""
     identity = Identity()
-    claims: dict[str, set[str]] = {}
-    catalog = list(catalog)
+    claims: dict[str, dict[str, str]] = {}  # alias -> {key: evidence}
+    rows = [tuple(r) + (None,) * (5 - len(r)) for r in catalog]
 
-    def claim(source: str, model_id: str, key: str, *names: str | None) -> None:
+    def claim(source: str, model_id: str, key: str, why: str, *names: str | None) -> None:
         identity.key_of[(source, model_id)] = key
-        for name in (key, *names):
+        claims.setdefault(key, {}).setdefault(key, why)
+        for name in names:
             if name:
-                claims.setdefault(norm(name), set()).add(key)
+                claims.setdefault(norm(name), {}).setdefault(key, why)
 
-    for source, model_id, slug, hf_id in catalog:
-        if source not in PRIMARY_SOURCES:
+    for source, model_id, slug, hf_id, _target in rows:
+        if source not in PRIMARY_SOURCES or model_id.startswith("~"):
             continue
-        key = norm(hf_id) if hf_id else norm(base_id(model_id))
-        claim(source, model_id, key, model_id, base_id(model_id), slug, slug and base_id(slug))
+        if hf_id:
+            key, why = norm(hf_id), f"{source} links {model_id!r} to Hugging Face {hf_id!r}"
+        else:
+            key, why = norm(base_id(model_id)), f"{source} lists {model_id!r}"
+        claim(source, model_id, key, why, model_id, base_id(model_id), slug, slug and base_id(slug))
     for source, model_id in observed:
         if source not in PRIMARY_SOURCES or (source, model_id) in identity.key_of:
             continue
-        owners = claims.get(norm(model_id), set())
+        owners = claims.get(norm(model_id), {})
         key = next(iter(owners)) if len(owners) == 1 else norm(model_id)
-        claim(source, model_id, key, model_id)
+        claim(source, model_id, key, f"{source} reports {model_id!r}", model_id)
 
     def unique(name: str) -> str | None:
-        owners = claims.get(norm(name), set())
+        owners = claims.get(norm(name), {})
         return next(iter(owners)) if len(owners) == 1 else None
 
-    # LiteLLM's price map keys are provider routes: attach each to the one model its
-    # route names once the provider prefix is stripped, and keep the full route as an
-    # alias so a deployment with that exact route matches directly.
-    for source, model_id, _slug, _hf in catalog:
-        if source != "litellm_prices":
-            continue
-        owners = {unique(c) for c in route_candidates(model_id)} - {None}
-        if len(owners) == 1:
-            key = owners.pop()
-            identity.key_of[(source, model_id)] = key
-            claims.setdefault(norm(model_id), set()).add(key)
+    # `~author/family-latest` follows its current target; LiteLLM's price-map keys are
+    # provider routes that attach to the one model their route names.
+    for source, model_id, _slug, _hf, target in rows:
+        if source == "openrouter" and model_id.startswith("~"):
+            key = unique(target) if target else None
+            if key:
+                identity.key_of[(source, model_id)] = key
+                claims.setdefault(norm(model_id), {})[key] = f"alias of {target!r} (alias_target)"
+        elif source == "litellm_prices":
+            names = route_candidates(model_id)
+            names += [s for s in (strip_suffixes(n) for n in names) if s]
+            owners = {unique(n) for n in names} - {None}
+            if len(owners) == 1:
+                key = owners.pop()
+                identity.key_of[(source, model_id)] = key
+                claims.setdefault(norm(model_id), {})[key] = f"LiteLLM price map route {model_id!r}"
 
     for alias, owners in claims.items():
         if len(owners) == 1:
-            key = next(iter(owners))
+            key, why = next(iter(owners.items()))
             identity.owner[alias] = key
-            identity.aliases.setdefault(key, set()).add(alias)
-    for key in set(identity.key_of.values()):
-        identity.aliases.setdefault(key, set()).discard(key)
+            identity.evidence[alias] = why
+        else:
+            identity.ambiguous[alias] = set(owners)
+
+    for alias, target in (operator_aliases or {}).items():
+        key = identity.owner.get(norm(target), norm(target))
+        identity.operator[norm(alias)] = key
+        identity.owner[norm(alias)] = key
+        identity.evidence[norm(alias)] = f"operator alias {alias!r} -> {target!r}"
+        identity.ambiguous.pop(norm(alias), None)
     return identity

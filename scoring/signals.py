@@ -27,6 +27,9 @@ SIGNAL_SCHEMA = {
     "confidence": pl.String,
     "confidence_weight": pl.Float64,
     "history_days": pl.Int64,
+    "raw_delta_pct": pl.Float64,
+    "spike": pl.Boolean,
+    "last_observed_at": pl.Datetime("us"),
     "weight": pl.Float64,
     "score": pl.Float64,
 }
@@ -50,7 +53,7 @@ def derived_signals(history: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(day=pl.col("observed_at").dt.date())
         .sort("observed_at")
         .group_by([*KEYS, "day"])
-        .agg(pl.col("value").last())
+        .agg(pl.col("value").last(), last_at=pl.col("observed_at").last())
         .sort([*KEYS, "day"])
     )
     prev = pl.col("value").shift(1).over(KEYS)
@@ -65,12 +68,41 @@ def derived_signals(history: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         .then(0.0)
         .otherwise(None)
     )
+    delta = pl.col("delta_pct")
+    earlier = delta.head(pl.len() - 1).drop_nulls()  # every day-over-day delta but the last
+    recent = earlier.tail(formula.MOMENTUM_WINDOW - 1)
     per_series = daily.group_by(KEYS).agg(
         value=pl.col("value").last(),
         velocity=pl.col("velocity").last(),
-        delta_pct=pl.col("delta_pct").last(),
-        mean_delta=pl.col("delta_pct").tail(formula.MOMENTUM_WINDOW).mean(),
+        raw_delta_pct=delta.last(),
+        earlier_median=earlier.median(),
+        earlier_mad=(earlier - earlier.median()).abs().median(),
+        earlier_count=earlier.len().cast(pl.Int64),
+        recent_sum=recent.sum(),
+        recent_count=recent.len().cast(pl.Int64),
         history_days=pl.len().cast(pl.Int64),
+        last_observed_at=pl.col("last_at").last(),
+    )
+    spike = formula.spike_expr(
+        pl.col("raw_delta_pct"),
+        pl.col("earlier_median"),
+        pl.col("earlier_mad"),
+        pl.col("earlier_count"),
+    )
+    per_series = (
+        per_series.with_columns(spike=spike)
+        .with_columns(
+            # A jump far outside the series' own history counts as its usual pace until the
+            # next observation confirms it (by then it is history, and momentum takes it in).
+            delta_pct=pl.when(pl.col("spike"))
+            .then(pl.col("earlier_median"))
+            .otherwise(pl.col("raw_delta_pct")),
+        )
+        .with_columns(
+            mean_delta=pl.when(pl.col("delta_pct").is_null())
+            .then(None)
+            .otherwise((pl.col("recent_sum") + pl.col("delta_pct")) / (pl.col("recent_count") + 1)),
+        )
     )
     return per_series.with_columns(
         trend=formula.trend_expr(pl.col("delta_pct")),
@@ -88,7 +120,8 @@ def wzrd_signals(history: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """The feed's own trend, momentum, delta and confidence, latest per model."""
     rows = history.lazy().filter(pl.col("source") == WZRD)
     days = rows.group_by("model_id").agg(
-        history_days=pl.col("observed_at").dt.date().n_unique().cast(pl.Int64)
+        history_days=pl.col("observed_at").dt.date().n_unique().cast(pl.Int64),
+        last_observed_at=pl.col("observed_at").max(),
     )
     latest = (
         rows.sort("observed_at")
@@ -111,6 +144,8 @@ def wzrd_signals(history: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         metric=pl.lit("momentum"),
         value=pl.col("momentum"),
         velocity=pl.lit(None, dtype=pl.Float64),
+        raw_delta_pct=pl.col("delta_pct"),
+        spike=pl.lit(False),  # the feed judged its own history
         trend=pl.col("trend_points").replace_strict(
             WZRD_TREND_LABELS, default="stable", return_dtype=pl.String
         ),

@@ -22,6 +22,7 @@ from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody
 from traction import store
 
 from .identity import build_identity
+from .models import score_models
 from .signals import compute_signals
 
 
@@ -58,6 +59,19 @@ def source_freshness(
     return fresh
 
 
+def load_identity(con: duckdb.DuckDBPyConnection, config: TractionConfig, observed=()):
+    catalog = store.rows(
+        con,
+        "SELECT source, model_id, canonical_slug, hugging_face_id, alias_target FROM catalog"
+        " ORDER BY 1, 2",
+    )
+    if not observed:
+        observed = store.rows(
+            con, "SELECT DISTINCT source, model_id FROM observations ORDER BY ALL"
+        )
+    return build_identity(catalog, observed, config.identity.aliases)
+
+
 def build_snapshot(
     con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime | None = None
 ) -> Snapshot:
@@ -65,25 +79,12 @@ def build_snapshot(
     now = _aware(now or datetime.now(timezone.utc))
     history = load_history(con, now)
     signals = compute_signals(history, config.scoring.metric_weights)
-
-    catalog = con.execute(
-        "SELECT source, model_id, canonical_slug, hugging_face_id FROM catalog ORDER BY 1, 2"
-    ).fetchall()
     observed = sorted(
         set(zip(signals["source"].to_list(), signals["model_id"].to_list(), strict=True))
     )
-    identity = build_identity(catalog, observed)
-
-    models: dict[str, dict] = {}
-
-    def entry(key: str) -> dict:
-        return models.setdefault(key, {"key": key, "components": [], "prices": []})
-
-    for row in signals.iter_rows(named=True):
-        key = identity.resolve(row["source"], row["model_id"]) or row["model_id"].lower()
-        entry(key)["components"].append(row)
-
-    prices = con.execute(
+    identity = load_identity(con, config, observed)
+    prices = store.rows(
+        con,
         "SELECT p.source, p.model_id, p.provider, p.prompt_usd_per_mtok, p.completion_usd_per_mtok"
         " FROM prices p JOIN (SELECT source, model_id, max(observed_at) AS at FROM prices"
         " WHERE observed_at <= ? GROUP BY 1, 2) latest"
@@ -91,85 +92,21 @@ def build_snapshot(
         " AND p.observed_at = latest.at"
         " ORDER BY 1, 2, 3",
         [store.naive_utc(now)],
-    ).fetchall()
-    for source, model_id, provider, prompt, completion in prices:
-        key = identity.resolve(source, model_id)
-        if key is None:  # a price for a model no primary source lists: nothing to rank
-            continue
-        entry(key)["prices"].append(
-            {
-                "source": source,
-                "model_id": model_id,
-                "provider": provider,
-                "prompt_usd_per_mtok": None if prompt is None else _decimal_str(prompt),
-                "completion_usd_per_mtok": None if completion is None else _decimal_str(completion),
-            }
-        )
-
-    scored = []
-    for key, model in models.items():
-        comps = model["components"]
-        total = sum(c["weight"] for c in comps)
-        score = sum(c["weight"] * c["score"] for c in comps) / total if total else 0.0
-        cw = sum(c["weight"] * c["confidence_weight"] for c in comps) / total if total else 0.0
-        confidence = "normal" if cw >= 0.75 else "low" if cw >= 0.25 else "insufficient"
-        lead = max(comps, key=lambda c: (c["weight"], c["confidence_weight"]), default=None)
-        scored.append(
-            {
-                "key": key,
-                "aliases": sorted(identity.aliases.get(key, set())),
-                "score": round(score, 9),
-                "confidence": confidence,
-                "trend": lead["trend"] if lead else "insufficient_history",
-                "components": [_component(c) for c in comps],
-                "prices": model["prices"],
-            }
-        )
-    scored.sort(key=lambda m: (-m["score"], m["key"]))
-    for rank, model in enumerate(scored, start=1):
-        model["rank"] = rank
-
+    )
+    scored = score_models(
+        list(signals.iter_rows(named=True)), prices, identity, config.scoring, now
+    )
     version = store.scalar(con, "SELECT coalesce(max(version), 0) FROM snapshots")
     body = {
         "contract_version": CONTRACT_VERSION,
         "version": version + 1,
         "generated_at": now,
         "stale_after": now + timedelta(seconds=config.scoring.stale_after),
-        "policy": "momentum",
+        "policy": config.scoring.policy,
         "sources": source_freshness(con, config, now),
         "models": scored,
     }
     return SnapshotBody.model_validate(body).seal()
-
-
-def _component(row: dict) -> dict:
-    out = {
-        k: row[k]
-        for k in (
-            "source",
-            "metric",
-            "value",
-            "velocity",
-            "delta_pct",
-            "trend",
-            "trend_points",
-            "momentum",
-            "confidence",
-            "confidence_weight",
-            "history_days",
-            "weight",
-            "score",
-        )
-    }
-    for k in ("value", "velocity", "delta_pct", "momentum", "score"):
-        if out[k] is not None:
-            out[k] = round(out[k], 9)
-    return out
-
-
-def _decimal_str(value) -> str:
-    text = format(value.normalize(), "f")
-    return text
 
 
 def render(snapshot: Snapshot) -> bytes:

@@ -20,6 +20,7 @@ from test_contracts import WZRD_A
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 WEIGHTS = {"huggingface.downloads": 1.0, "wzrd.momentum": 1.0}
+FEED_TIME = datetime(2026, 3, 26, 12, tzinfo=timezone.utc)  # WZRD_A["generated_at"]
 
 
 def history(series: dict[tuple[str, str], list[float]], start=NOW - timedelta(days=30)):
@@ -41,7 +42,7 @@ def test_seed_golden_values_through_store_and_snapshot(tmp_path, config):
         dump = tmp_path / "wzrd-vintage-a.json"
         dump.write_text(json.dumps(WZRD_A))
         assert ingest_files(con, config, "wzrd", [dump]).status == "ok"
-        snapshot = build_snapshot(con, config, now=datetime(2026, 3, 26, 13, tzinfo=timezone.utc))
+        snapshot = build_snapshot(con, config, now=FEED_TIME)  # age 0: no decay
     scores = {m.key: m.score for m in snapshot.models}
     assert scores == {
         "qwen/qwen3.5-9b": pytest.approx(3.43925, abs=1e-9),

@@ -288,6 +288,25 @@ def prune_archive(con: duckdb.DuckDBPyConnection, retention_days: int) -> int:
     return dropped or 0
 
 
+def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Compare each price this run stored with the one before it, per source, model and
+    provider, and keep every difference."""
+    con.execute(
+        "INSERT INTO price_changes SELECT source, model_id, provider, observed_at, prev_prompt,"
+        " prompt_usd_per_mtok, prev_completion, completion_usd_per_mtok, run_id FROM ("
+        "  SELECT *, lag(prompt_usd_per_mtok) OVER w AS prev_prompt,"
+        "   lag(completion_usd_per_mtok) OVER w AS prev_completion,"
+        "   lag(observed_at) OVER w AS prev_at"
+        "  FROM prices WHERE (source, model_id, provider) IN"
+        "   (SELECT source, model_id, provider FROM prices WHERE run_id = ?)"
+        "  WINDOW w AS (PARTITION BY source, model_id, provider ORDER BY observed_at))"
+        " WHERE run_id = ? AND prev_at IS NOT NULL"
+        " AND (prompt_usd_per_mtok IS DISTINCT FROM prev_prompt"
+        "  OR completion_usd_per_mtok IS DISTINCT FROM prev_completion)",
+        [run_id, run_id],
+    )
+
+
 def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> int:
     """Write a source run's facts; returns how many were new. Caller owns the transaction."""
     count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM prices)"
@@ -344,14 +363,18 @@ def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> i
                     now,
                     now,
                     run_id,
+                    c.alias_target,
                 ]
                 for c in unique
             ],
             suffix="ON CONFLICT (source, model_id) DO UPDATE SET"
             " canonical_slug = excluded.canonical_slug, hugging_face_id = excluded.hugging_face_id,"
             " display_name = excluded.display_name, context_length = excluded.context_length,"
-            " last_seen_at = excluded.last_seen_at, run_id = excluded.run_id",
+            " last_seen_at = excluded.last_seen_at, run_id = excluded.run_id,"
+            " alias_target = excluded.alias_target",
         )
+    if result.prices:
+        record_price_changes(con, run_id)
     if result.quarantined:
         insert_many(
             con,

@@ -82,6 +82,7 @@ class OpenRouterSource:
                         hugging_face_id=model.hugging_face_id,
                         display_name=model.name,
                         context_length=model.context_length,
+                        alias_target=(model.alias_target or {}).get("slug"),
                     )
                 )
                 result.prices.append(
