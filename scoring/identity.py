@@ -86,6 +86,11 @@ class Identity:
         return Resolution(text, None, ["no source, alias or normalisation names this model"])
 
 
+def _trust(why: str) -> tuple[int, str]:
+    """Evidence from the data's own links first."""
+    return (0 if "links" in why else 1, why)
+
+
 def build_identity(
     catalog: Iterable[tuple],
     observed: Iterable[tuple[str, str]],
@@ -94,15 +99,16 @@ def build_identity(
     """catalog rows: (source, model_id, canonical_slug, hugging_face_id[, alias_target]);
     observed: (source, model_id) pairs that carry facts."""
     identity = Identity()
-    claims: dict[str, dict[str, str]] = {}  # alias -> {key: evidence}
+    claims: dict[str, dict[str, list[str]]] = {}  # alias -> {key: [evidence, ...]}
     rows = [tuple(r) + (None,) * (5 - len(r)) for r in catalog]
 
     def claim(source: str, model_id: str, key: str, why: str, *names: str | None) -> None:
         identity.key_of[(source, model_id)] = key
-        claims.setdefault(key, {}).setdefault(key, why)
-        for name in names:
+        for name in (key, *names):
             if name:
-                claims.setdefault(norm(name), {}).setdefault(key, why)
+                whys = claims.setdefault(norm(name), {}).setdefault(key, [])
+                if why not in whys:
+                    whys.append(why)
 
     for source, model_id, slug, hf_id, _target in rows:
         if source not in PRIMARY_SOURCES or model_id.startswith("~"):
@@ -130,7 +136,7 @@ def build_identity(
             key = unique(target) if target else None
             if key:
                 identity.key_of[(source, model_id)] = key
-                claims.setdefault(norm(model_id), {})[key] = f"alias of {target!r} (alias_target)"
+                claims.setdefault(norm(model_id), {})[key] = [f"alias of {target!r} (alias_target)"]
         elif source == "litellm_prices":
             names = route_candidates(model_id)
             names += [s for s in (strip_suffixes(n) for n in names) if s]
@@ -138,13 +144,15 @@ def build_identity(
             if len(owners) == 1:
                 key = owners.pop()
                 identity.key_of[(source, model_id)] = key
-                claims.setdefault(norm(model_id), {})[key] = f"LiteLLM price map route {model_id!r}"
+                claims.setdefault(norm(model_id), {})[key] = [
+                    f"LiteLLM price map route {model_id!r}"
+                ]
 
     for alias, owners in claims.items():
         if len(owners) == 1:
-            key, why = next(iter(owners.items()))
+            key, whys = next(iter(owners.items()))
             identity.owner[alias] = key
-            identity.evidence[alias] = why
+            identity.evidence[alias] = "; ".join(sorted(whys, key=_trust)[:3])
         else:
             identity.ambiguous[alias] = set(owners)
 

@@ -8,6 +8,7 @@ never half of one. The new document is validated against `schemas.snapshot` firs
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from datetime import datetime, timedelta, timezone
@@ -24,6 +25,8 @@ from traction import store
 from .identity import build_identity
 from .models import score_models
 from .signals import compute_signals
+
+log = logging.getLogger("traction.publish")
 
 
 class PublishRefused(Exception):
@@ -135,17 +138,60 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+def guard(con: duckdb.DuckDBPyConnection, config: TractionConfig, snapshot: Snapshot) -> str | None:
+    """Why this snapshot must not replace the last one, or None. (Contract checks beyond
+    the schema: a snapshot can be valid JSON and still be the wrong thing to route on.)"""
+    if not snapshot.models:
+        return "no models to publish: nothing has been ingested yet"
+    if snapshot.sources and all(s.stale for s in snapshot.sources.values()):
+        return (
+            "every source is stale (no good run within scoring.source_max_age):"
+            " the new scores would rest on old data only"
+        )
+    previous = store.rows(
+        con,
+        "SELECT json_extract_string(body, '$.models[*].key') FROM snapshots"
+        " ORDER BY version DESC LIMIT 1",
+    )
+    if previous and previous[0][0]:
+        keys = previous[0][0]
+        before = set(json.loads(keys) if isinstance(keys, str) else keys)
+        vanished = before - {m.key for m in snapshot.models}
+        share = len(vanished) / len(before)
+        if share > config.scoring.max_vanished_share:
+            sample = ", ".join(sorted(vanished)[:5])
+            return (
+                f"{len(vanished)} of {len(before)} previously published models ({share:.0%})"
+                f" would vanish, above scoring.max_vanished_share"
+                f" ({config.scoring.max_vanished_share:.0%}): {sample}..."
+            )
+    return None
+
+
 def publish(
-    con: duckdb.DuckDBPyConnection, config: TractionConfig, snapshot: Snapshot, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    config: TractionConfig,
+    snapshot: Snapshot,
+    run_id: str,
+    force_reason: str | None = None,
 ) -> Path:
-    """Validate, write atomically and record a snapshot; PublishRefused leaves the old one."""
+    """Validate, guard, write atomically and record a snapshot. PublishRefused leaves the last
+    good one byte for byte. `force_reason` overrides the guards, never the validation (an
+    invalid document would only make every adapter fall back)."""
     data = render(snapshot)
     try:
         checked = Snapshot.model_validate_json(data)
     except ValidationError as exc:
-        raise PublishRefused(f"snapshot failed validation: {exc.errors()[0]['msg']}") from None
-    if not checked.models:
-        raise PublishRefused("no models to publish: nothing has been ingested yet")
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PublishRefused(f"snapshot failed validation at {where}: {first['msg']}") from None
+    refusal = guard(con, config, checked)
+    if refusal and not checked.models:
+        raise PublishRefused(refusal)
+    if refusal and force_reason is None:
+        raise PublishRefused(refusal)
+    if refusal:
+        log.warning("publishing despite the guard (%s), forced: %s", refusal, force_reason)
     target = Path(config.storage.snapshot)
     with store.transaction(con):  # the file is written last: a failed insert publishes nothing
         con.execute(
@@ -171,7 +217,7 @@ def publish(
                     m.score,
                     m.confidence,
                     m.trend,
-                    json.dumps([c.model_dump(mode="json") for c in m.components]),
+                    json.dumps(m.model_dump(mode="json", exclude={"aliases"})),
                 ]
                 for m in checked.models
             ],

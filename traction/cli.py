@@ -103,9 +103,18 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from .pipeline import CycleReport, score_and_publish
 
     config = _config(args)
+    if args.force and not args.reason:
+        print("traction: --force needs --reason TEXT (it is logged and kept)", file=sys.stderr)
+        return EXIT_CONFIG
     report = CycleReport()
     with store.connect(config.storage.database) as con:
-        score_and_publish(con, config, datetime.now(timezone.utc), report)
+        score_and_publish(
+            con,
+            config,
+            datetime.now(timezone.utc),
+            report,
+            force=args.reason if args.force else None,
+        )
     if report.snapshot is not None:
         print(
             f"published snapshot v{report.snapshot.version} "
@@ -114,6 +123,87 @@ def cmd_publish(args: argparse.Namespace) -> int:
         return EXIT_PUBLISHED
     print(f"no snapshot published: {report.refused}", file=sys.stderr)
     return EXIT_NOT_PUBLISHED
+
+
+def _open_read_only(config):
+    from . import store
+
+    if not config.storage.database.exists():
+        print(f"traction: no database at {config.storage.database}", file=sys.stderr)
+        return None
+    return store.connect(config.storage.database, read_only=True)
+
+
+def cmd_snapshot_show(args: argparse.Namespace) -> int:
+    from .beliefs import parse_time, render_snapshot, snapshot_at
+
+    config = _config(args)
+    opened = _open_read_only(config)
+    if opened is None:
+        return EXIT_NOT_PUBLISHED
+    at = parse_time(args.at) if args.at else None
+    with opened as con:
+        snapshot = snapshot_at(con, at)
+    if snapshot is None:
+        print(
+            f"traction: no snapshot was published {'by ' + args.at if args.at else 'yet'}",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_PUBLISHED
+    if args.json:
+        print(json.dumps(snapshot.model_dump(mode="json"), indent=1))
+    else:
+        print(render_snapshot(snapshot, args.top))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .beliefs import find_model, parse_time, render_explanation, snapshot_at
+
+    config = _config(args)
+    opened = _open_read_only(config)
+    if opened is None:
+        return EXIT_NOT_PUBLISHED
+    with opened as con:
+        snapshot = snapshot_at(con, parse_time(args.at) if args.at else None)
+    if snapshot is None:
+        print("traction: no snapshot published yet", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+    model = find_model(snapshot, args.model)
+    if model is None:
+        print(
+            f"traction: {args.model!r} is not in snapshot v{snapshot.version}"
+            " (try `traction resolve`)",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_PUBLISHED
+    if args.json:
+        print(json.dumps(model.model_dump(mode="json"), indent=1))
+    else:
+        print(render_explanation(snapshot, model))
+    return 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from .beliefs import dumps, resolve
+
+    config = _config(args)
+    opened = _open_read_only(config)
+    if opened is None:
+        return EXIT_NOT_PUBLISHED
+    with opened as con:
+        found = resolve(con, config, args.name)
+    if args.json:
+        print(dumps(found))
+    elif found["key"]:
+        print(found["key"])
+        for line in found["evidence"]:
+            print(f"  because: {line}")
+    else:
+        print(f"no match for {args.name!r}: {'; '.join(found['evidence'])}")
+        if found["candidates"]:
+            print("  candidates: " + ", ".join(found["candidates"]))
+    return 0 if found["key"] else EXIT_NOT_PUBLISHED
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -195,7 +285,31 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_ingest)
 
     publish = sub.add_parser("publish", help="score what is stored and publish a snapshot")
+    publish.add_argument(
+        "--force", action="store_true", help="publish even when a guard refuses (needs --reason)"
+    )
+    publish.add_argument("--reason", metavar="TEXT", help="why the guard is overridden (logged)")
     publish.set_defaults(func=cmd_publish)
+
+    snapshot = sub.add_parser("snapshot", help="published snapshots").add_subparsers(
+        dest="snapshot_command", required=True, metavar="COMMAND"
+    )
+    show = snapshot.add_parser("show", help="the snapshot in force at a time (default: now)")
+    show.add_argument("--at", metavar="TIME", help="ISO 8601 (UTC unless a zone is given)")
+    show.add_argument("--top", type=int, default=20, help="models to list (default 20)")
+    show.add_argument("--json", action="store_true", help="the whole document")
+    show.set_defaults(func=cmd_snapshot_show)
+
+    explain = sub.add_parser("explain", help="the components behind a model's score and rank")
+    explain.add_argument("model", help="any id or alias of the model")
+    explain.add_argument("--at", metavar="TIME", help="as the snapshot in force then saw it")
+    explain.add_argument("--json", action="store_true")
+    explain.set_defaults(func=cmd_explain)
+
+    resolve = sub.add_parser("resolve", help="the canonical model key for a name, and why")
+    resolve.add_argument("name", help="an id, a LiteLLM route, an alias")
+    resolve.add_argument("--json", action="store_true")
+    resolve.set_defaults(func=cmd_resolve)
 
     status = sub.add_parser("status", help="last run per source and the published snapshot")
     status.add_argument("--json", action="store_true", help="machine-readable output")

@@ -38,16 +38,22 @@ class CycleReport:
         return [o for o in self.outcomes if o.failed]
 
 
-def score_and_publish(con, config: TractionConfig, now: datetime, report: CycleReport) -> None:
+def score_and_publish(
+    con, config: TractionConfig, now: datetime, report: CycleReport, force: str | None = None
+) -> None:
+    """Score and publish, recording the outcome (and why, when refused or forced) in `runs`."""
     run_id = store.start_run(con, "publish", None, now)
     try:
         snapshot = build_snapshot(con, config, now)
-        report.path = publish(con, config, snapshot, run_id)
+        report.path = publish(con, config, snapshot, run_id, force_reason=force)
         report.snapshot = snapshot
         store.finish_run(con, run_id, "ok", stored=len(snapshot.models))
+        if force:
+            con.execute("UPDATE runs SET note = ? WHERE run_id = ?", [f"forced: {force}", run_id])
     except PublishRefused as exc:
         report.refused = str(exc)
-        store.finish_run(con, run_id, "failed", error=str(exc))
+        log.warning("snapshot not published: %s", exc)
+        store.finish_run(con, run_id, "refused", error=str(exc))
 
 
 def run_cycle(
