@@ -87,8 +87,10 @@ class Identity:
 
 
 def _trust(why: str) -> tuple[int, str]:
-    """Evidence from the data's own links first."""
-    return (0 if "links" in why else 1, why)
+    """Evidence from the data's own links first: OpenRouter's, then the operator's GitHub
+    links, then a source merely listing or reporting the id."""
+    order = ("openrouter links", " links ", " lists ", " reports ")
+    return (next((i for i, o in enumerate(order) if o in why), len(order)), why)
 
 
 def build_identity(
