@@ -11,11 +11,16 @@ invalid or stale, it serves the first healthy deployment in configured order.
 from __future__ import annotations
 
 from .matching import match_deployment
+from .ranking import Ranker, stats
 from .snapshot_file import SnapshotReader, SnapshotView
-from .strategy import TractionStrategy, register, stats
+from .snapshot_http import HttpSnapshotSource, open_source
+from .strategy import TractionStrategy, register
 
 __all__ = [
     "register",
+    "Ranker",
+    "HttpSnapshotSource",
+    "open_source",
     "stats",
     "TractionStrategy",
     "SnapshotReader",

@@ -63,6 +63,7 @@ class SnapshotReader:
 
     def __init__(self, path: str | os.PathLike[str], check_interval: float = 1.0):
         self.path = Path(path)
+        self.location = str(self.path)
         self.check_interval = check_interval
         self._lock = threading.Lock()
         self._identity: tuple[int, int, int] | None = None

@@ -6,57 +6,41 @@ included, so this one always asks LiteLLM for the healthy list first (1.106:
 returns one of those dicts. LiteLLM's own errors (unknown group, everything cooling
 down) propagate unchanged so its retries and fallbacks work; traction's own
 failures never do: they fall back to the first healthy deployment.
+
+`Router.update_settings(routing_strategy=...)` (which the proxy applies from its
+database) deletes a custom strategy; `register` wraps it so the strategy is put back.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import threading
-import time
-import weakref
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from .matching import match_deployment
-from .snapshot_file import SnapshotReader, SnapshotView, is_stale
+from .ranking import DEFAULT_MAX_AGE, Ranker, stats
+from .snapshot_http import open_source
 
 log = logging.getLogger("traction.adapter")
 
-DEFAULT_MAX_AGE = 6 * 3600.0
-WARN_EVERY = 60.0  # seconds between fallback warnings of the same kind
-
-_instances: weakref.WeakSet[TractionStrategy] = weakref.WeakSet()
-
-
-def stats() -> dict[str, int]:
-    """Decision counters summed over every strategy in this process."""
-    total: Counter[str] = Counter()
-    for strategy in list(_instances):
-        total.update(strategy.counters)
-    return dict(total)
+__all__ = ["TractionStrategy", "register", "stats", "DEFAULT_MAX_AGE"]
 
 
 class TractionStrategy:
     """Duck-typed `CustomRoutingStrategyBase` (LiteLLM only looks up the two methods)."""
 
-    def __init__(
-        self,
-        router: Any,
-        snapshot: str | os.PathLike[str],
-        alias_map: Mapping[str, Any] | None = None,
-        max_age: float | None = DEFAULT_MAX_AGE,
-        check_interval: float = 1.0,
-    ):
+    def __init__(self, router: Any, ranker: Ranker):
         self.router = router
-        self.reader = SnapshotReader(snapshot, check_interval=check_interval)
-        self.alias_map = dict(alias_map or {})
-        self.max_age = max_age
-        self.counters: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._warned: dict[str, float] = {}
-        _instances.add(self)
+        self.ranker = ranker
+
+    @property
+    def reader(self) -> Any:
+        return self.ranker.source
+
+    @property
+    def counters(self):
+        return self.ranker.counters
 
     # LiteLLM entry points -------------------------------------------------------------
 
@@ -109,78 +93,10 @@ class TractionStrategy:
             )
         return self.choose(model, healthy, kw)
 
-    # Ranking -------------------------------------------------------------------------
-
     def choose(self, model: str, healthy: list[dict] | dict, request_kwargs: dict) -> dict:
-        """The best healthy deployment by snapshot score; the first one when in doubt."""
         if isinstance(healthy, dict):  # a specific deployment was asked for
             return healthy
-        try:
-            view, problem = self.reader.current()
-            if view is None:
-                return self._fallback(healthy, problem or "missing", request_kwargs, None)
-            if is_stale(view, self.max_age):
-                return self._fallback(healthy, "stale", request_kwargs, view)
-            best, best_score, matched = healthy[0], None, 0
-            for deployment in healthy:
-                hit = self._match(deployment, view)
-                score = 0.0 if hit is None else hit.score
-                matched += hit is not None
-                if best_score is None or score > best_score:
-                    best, best_score = deployment, score
-            if not matched:
-                return self._fallback(healthy, "no-match", request_kwargs, view)
-            self._record("fresh", request_kwargs, view, best)
-            return best
-        except Exception:  # a bug here must cost ranking, never the request
-            log.exception("traction: ranking failed; serving the first healthy deployment")
-            return self._fallback(healthy, "error", request_kwargs, None)
-
-    def _match(self, deployment: dict, view: SnapshotView):
-        info = deployment.get("model_info") or {}
-        cache_key = str(info.get("id"))
-        if cache_key in view.match_cache:
-            key = view.match_cache[cache_key]
-            return None if key is None else view.by_alias[key]
-        hit = match_deployment(deployment, view, self.alias_map)
-        view.match_cache[cache_key] = None if hit is None else hit.key
-        return hit
-
-    def _fallback(
-        self, healthy: list[dict], reason: str, request_kwargs: dict, view: SnapshotView | None
-    ) -> dict:
-        now = time.monotonic()
-        kind = reason.split(":", 1)[0]
-        if now - self._warned.get(kind, float("-inf")) >= WARN_EVERY:
-            self._warned[kind] = now
-            log.warning(
-                "traction: snapshot %s (%s); routing by deployment order", kind, self.reader.path
-            )
-        self._record(kind, request_kwargs, view, healthy[0], detail=reason)
-        return healthy[0]
-
-    def _record(
-        self,
-        reason: str,
-        request_kwargs: dict,
-        view: SnapshotView | None,
-        chosen: dict,
-        detail: str | None = None,
-    ) -> None:
-        with self._lock:
-            self.counters[reason] += 1
-        try:
-            metadata = request_kwargs.setdefault("metadata", {})
-            if isinstance(metadata, dict):
-                metadata["traction"] = {
-                    "decision": reason,
-                    "detail": detail,
-                    "snapshot_version": view.version if view else None,
-                    "snapshot_age_s": round(view.age_seconds(), 1) if view else None,
-                    "deployment_id": (chosen.get("model_info") or {}).get("id"),
-                }
-        except Exception:  # metadata is best effort
-            pass
+        return self.ranker.choose(model, healthy, request_kwargs)
 
     # Sync healthy list -------------------------------------------------------------
 
@@ -214,21 +130,47 @@ class TractionStrategy:
         return healthy or None
 
 
+def _install(router: Any, strategy: TractionStrategy) -> None:
+    if hasattr(router, "register_plugin"):  # LiteLLM 1.109+
+        router.register_plugin(strategy)
+    else:
+        router.set_custom_routing_strategy(strategy)
+
+
 def register(
     router: Any,
     snapshot: str | os.PathLike[str] = "traction-data/snapshot.json",
     alias_map: Mapping[str, Any] | None = None,
     max_age: float | None = DEFAULT_MAX_AGE,
     check_interval: float = 1.0,
+    policy: str = "winner",
+    top_k: int = 3,
+    hysteresis: float = 0.0,
+    refresh_interval: float = 30.0,
+    seed: int | None = None,
 ) -> TractionStrategy:
     """Install traction as `router`'s routing strategy and return it.
 
-    `max_age` (seconds) is a ceiling on snapshot age on top of the snapshot's own
-    `stale_after`; `None` trusts `stale_after` alone.
+    `snapshot` is a file path or a `traction serve` URL. `max_age` (seconds) is a
+    ceiling on snapshot age on top of the snapshot's own `stale_after` (`None` trusts
+    `stale_after` alone). `policy` is `winner` or `weighted` (over the `top_k` best);
+    `hysteresis` is the score margin a rival needs to take over from the current winner.
     """
-    strategy = TractionStrategy(router, snapshot, alias_map, max_age, check_interval)
-    if hasattr(router, "register_plugin"):  # LiteLLM 1.109+
-        router.register_plugin(strategy)
-    else:
-        router.set_custom_routing_strategy(strategy)
+    source = open_source(str(snapshot), check_interval, refresh_interval)
+    ranker = Ranker(source, alias_map, max_age, policy, top_k, hysteresis, seed)
+    strategy = TractionStrategy(router, ranker)
+    _install(router, strategy)
+    update_settings = getattr(router, "update_settings", None)
+    if callable(update_settings) and not getattr(update_settings, "_traction", False):
+
+        @functools.wraps(update_settings)
+        def update_settings_and_reinstall(*args: Any, **kwargs: Any) -> Any:
+            result = update_settings(*args, **kwargs)
+            # A changed routing_strategy re-runs routing_strategy_init, which drops custom
+            # strategies; installing again is idempotent, so always do it.
+            _install(router, strategy)
+            return result
+
+        update_settings_and_reinstall._traction = True  # type: ignore[attr-defined]
+        router.update_settings = update_settings_and_reinstall
     return strategy

@@ -238,10 +238,26 @@ class ScoringConfig(_Section):
         return value
 
 
+class AdapterConfig(_Section):
+    """The LiteLLM side (`router_adapter`); read from `TRACTION_ADAPTER__*` by the proxy."""
+
+    snapshot: str = Field(
+        default="traction-data/snapshot.json", description="file path or traction serve URL"
+    )
+    max_age: float | None = Field(default=6 * 3600, gt=0)
+    policy: Literal["winner", "weighted"] = "winner"
+    top_k: int = Field(default=3, ge=1)
+    hysteresis: float = Field(default=0.0, ge=0)
+    check_interval: float = Field(default=1.0, ge=0)
+    refresh_interval: float = Field(default=30.0, gt=0)
+    alias_map: dict[str, list[str] | str] = Field(default_factory=dict)
+
+
 class TractionConfig(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    adapter: AdapterConfig = Field(default_factory=AdapterConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)

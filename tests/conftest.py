@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +75,26 @@ def write_snapshot(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def make_router() -> Iterator[Callable[..., Any]]:
+    """Real Routers, unhooked from LiteLLM's global callbacks afterwards.
+
+    LiteLLM registers every Router's cooldown handler globally, so a live Router cools
+    down matching ids on failures served by another one, and past 100 Routers new ones
+    silently stop cooling anything down. Each test therefore discards its own.
+    """
+    routers: list[Any] = []
+
+    def make(deployments: list[dict[str, Any]], **settings: Any) -> Any:
+        settings.setdefault("num_retries", 0)
+        from litellm import Router  # only the tests that route pay its import
+
+        router = Router(model_list=deployments, **settings)
+        routers.append(router)
+        return router
+
+    yield make
+    for router in routers:
+        router.discard()

@@ -10,7 +10,6 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import respx
-from test_fault_matrix import PRICE_MAP, RANKINGS, page_of
 
 from ingest.runner import ingest, replay
 from traction import store
@@ -18,6 +17,7 @@ from traction.demo.upstream import Upstream, bundled
 
 from helpers import loopback_config
 from test_cli import traction, write_config
+from test_fault_matrix import PRICE_MAP, RANKINGS, page_of
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 
