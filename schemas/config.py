@@ -161,6 +161,15 @@ class IngestConfig(_Section):
 class StorageConfig(_Section):
     database: Path = Path("traction-data/traction.duckdb")
     snapshot: Path = Path("traction-data/snapshot.json")
+    analytics: Path | None = Field(
+        default=Path("traction-data/analytics.duckdb"),
+        description="read-only copy for analysts, refreshed after each run (empty: none)",
+    )
+
+    @field_validator("analytics", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class RetryConfig(_Section):

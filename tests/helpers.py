@@ -15,7 +15,11 @@ def loopback_config(
 ) -> TractionConfig:
     """A config whose every source points at `url` (port 9 refuses connections)."""
     data: dict[str, Any] = {
-        "storage": {"database": tmp_path / "t.duckdb", "snapshot": tmp_path / "snapshot.json"},
+        "storage": {
+            "database": tmp_path / "t.duckdb",
+            "snapshot": tmp_path / "snapshot.json",
+            "analytics": tmp_path / "analytics.duckdb",
+        },
         "sources": {
             "openrouter": {"base_url": f"{url}/api/v1", "timeout": 5},
             "huggingface": {

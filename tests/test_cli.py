@@ -34,6 +34,7 @@ def write_config(tmp_path: Path, url: str) -> Path:
 [storage]
 database = "{tmp_path / "data" / "traction.duckdb"}"
 snapshot = "{tmp_path / "data" / "snapshot.json"}"
+analytics = "{tmp_path / "data" / "analytics.duckdb"}"
 
 [sources.openrouter]
 base_url = "{url}/api/v1"

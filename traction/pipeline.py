@@ -1,8 +1,11 @@
-"""`traction run --once`: ingest every enabled source, then score and publish.
+"""One cycle of the worker (`traction run --once`, and each daemon job): ingest, then score
+and publish when there is something new to say.
 
-A snapshot is published only when at least one source succeeded in this run: when
-every source is down there is nothing new to say, and the last good snapshot (with
-its own `stale_after`) is the truthful thing to leave in place.
+A snapshot is published when a source stored new facts, or when the current snapshot
+has used up half its freshness (so a quiet upstream never lets the router's data go
+stale). Nothing is published when every source failed: the last good snapshot, with its
+own `stale_after`, is the truthful thing to leave in place. A cycle that changed nothing
+and finds a fresh snapshot is a no-op, so cron may run it as often as it likes.
 """
 
 from __future__ import annotations
@@ -28,10 +31,15 @@ class CycleReport:
     snapshot: Snapshot | None = None
     path: Path | None = None
     refused: str | None = None
+    current_version: int | None = None  # nothing new: this snapshot stays current
 
     @property
     def published(self) -> bool:
         return self.snapshot is not None
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.published or self.current_version is not None
 
     @property
     def failures(self) -> list[RunOutcome]:
@@ -56,8 +64,23 @@ def score_and_publish(
         store.finish_run(con, run_id, "refused", error=str(exc))
 
 
+def current_snapshot(con, config: TractionConfig, now: datetime) -> int | None:
+    """The published snapshot's version if it is on disk and has half its freshness left."""
+    found = store.rows(
+        con, "SELECT version, generated_at FROM snapshots ORDER BY version DESC LIMIT 1"
+    )
+    if not found or not Path(config.storage.snapshot).exists():
+        return None
+    version, generated = found[0]
+    age = (now - generated.replace(tzinfo=timezone.utc)).total_seconds()
+    return version if 0 <= age < config.scoring.stale_after / 2 else None
+
+
 def run_cycle(
-    config: TractionConfig, now: datetime | None = None, only: list[str] | None = None
+    config: TractionConfig,
+    now: datetime | None = None,
+    only: list[str] | None = None,
+    analytics: bool = True,
 ) -> CycleReport:
     now = now or datetime.now(timezone.utc)
     report = CycleReport()
@@ -67,6 +90,15 @@ def run_cycle(
             report.refused = "no source is enabled"
         elif not any(o.succeeded for o in report.outcomes):
             report.refused = "every source failed; the last published snapshot is left as it was"
+        elif not any(o.stored for o in report.outcomes) and (
+            version := current_snapshot(con, config, now)
+        ):
+            report.current_version = version
+            log.info("nothing new upstream; snapshot v%d stays current", version)
         else:
             score_and_publish(con, config, now, report)
+        if analytics and config.storage.analytics:
+            from .analytics import refresh
+
+            refresh(con, config.storage.analytics)
     return report

@@ -64,6 +64,7 @@ def demo_config(data_dir: Path, upstream_url: str) -> TractionConfig:
             "storage": {
                 "database": data_dir / "traction.duckdb",
                 "snapshot": data_dir / "snapshot.json",
+                "analytics": data_dir / "analytics.duckdb",
             },
             "sources": {
                 "openrouter": {"base_url": f"{upstream_url}/api/v1", "timeout": 10},
@@ -149,6 +150,7 @@ def run_demo(data_dir: str | os.PathLike[str]) -> int:
         "# Written by `traction demo`: where its database and snapshot are.\n[storage]\n"
         f'database = "{config.storage.database.resolve()}"\n'
         f'snapshot = "{snapshot_path.resolve()}"\n'
+        f'analytics = "{config.storage.analytics.resolve()}"\n'
     )
     print(f"\nsnapshot: {snapshot_path}   (inspect: traction --config {inspect} status)\n")
     print_ranking(snapshot_path)
