@@ -193,6 +193,15 @@ def land(
         outcome.stored,
         outcome.quarantined,
         f" ({outcome.error})" if outcome.error else "",
+        extra={
+            "run_id": run_id,
+            "source": source.name,
+            "status": outcome.status,
+            "records": outcome.fetched,
+            "stored": outcome.stored,
+            "quarantined": outcome.quarantined,
+            "requests": outcome.requests,
+        },
     )
     return outcome
 

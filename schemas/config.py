@@ -47,7 +47,7 @@ class SourceConfig(_Section):
     """What every source has: a switch, a schedule, a per-request timeout, a request budget."""
 
     enabled: bool = True
-    interval: int = Field(default=3600, ge=10, description="seconds between runs in the daemon")
+    interval: int = Field(default=3600, ge=1, description="seconds between runs in the daemon")
     timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
     requests_per_window: int = Field(default=60, ge=1, description="request budget ...")
     window: int = Field(default=60, ge=1, description="... per this many seconds")
@@ -75,7 +75,7 @@ class OpenRouterConfig(HttpSourceConfig):
 
 
 class OpenRouterEndpointsConfig(OpenRouterConfig):
-    interval: int = Field(default=6 * 3600, ge=10)
+    interval: int = Field(default=6 * 3600, ge=1)
     models: list[str] = Field(
         default_factory=list, description="OpenRouter ids your LiteLLM deployments use"
     )
@@ -85,7 +85,7 @@ class OpenRouterEndpointsConfig(OpenRouterConfig):
 
 
 class OpenRouterRankingsConfig(OpenRouterConfig):
-    interval: int = Field(default=24 * 3600, ge=10)
+    interval: int = Field(default=24 * 3600, ge=1)
     days: int = Field(default=7, ge=1, le=90, description="how many days back to request")
 
 
@@ -121,7 +121,7 @@ class GitHubConfig(HttpSourceConfig):
 
 
 class LiteLLMPricesConfig(SourceConfig):
-    interval: int = Field(default=24 * 3600, ge=10)
+    interval: int = Field(default=24 * 3600, ge=1)
     location: str | None = Field(
         default=None,
         description="file path or http(s) URL of model_prices_and_context_window.json;"
@@ -155,6 +155,9 @@ class IngestConfig(_Section):
     )
     archive_retention_days: int = Field(
         default=30, ge=0, description="days raw fetched bodies are kept (0 = keep none)"
+    )
+    downsample_after_days: int = Field(
+        default=90, ge=1, description="`traction vacuum` keeps one observation per day past this"
     )
 
 

@@ -1,47 +1,131 @@
-"""`traction run` as a daemon: first cycle at start, clean exit on SIGTERM."""
+"""`traction run` as a daemon, a real subprocess against upstream stubs on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from traction.demo.upstream import Upstream
+import duckdb
 
-from test_cli import write_config
+from schemas.snapshot import Snapshot
+from traction.demo.upstream import Upstream, bundled
+
+from test_cli import traction, write_config
 
 
-def test_daemon_publishes_then_stops_cleanly_on_sigterm(tmp_path):
+def daemon_config(tmp_path: Path, url: str) -> Path:
+    path = write_config(tmp_path, url)
+    text = path.read_text().replace(
+        "[sources.wzrd]\nenabled = true", "[sources.wzrd]\nenabled = false"
+    )
+    text = text.replace("[sources.openrouter]\n", "[sources.openrouter]\ninterval = 2\n", 1)
+    text = text.replace("[sources.huggingface]\n", "[sources.huggingface]\ninterval = 2\n", 1)
+    text = text.replace(
+        "[sources.openrouter_endpoints]\n", "[sources.openrouter_endpoints]\nenabled = false\n", 1
+    )
+    path.write_text(text)
+    return path
+
+
+def start(config: Path, log: Path, *extra: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
+    env["TRACTION_CONFIG"] = str(config)
+    return subprocess.Popen(
+        [sys.executable, "-m", "traction.cli", "run", *extra],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def ingest_runs(analytics: Path) -> list[tuple]:
+    """What an analyst sees, from the read-only copy, while the daemon runs."""
+    if not analytics.exists():
+        return []
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        return con.execute("SELECT source, status FROM runs WHERE kind = 'ingest'").fetchall()
+
+
+def test_daemon_runs_cycles_serves_analysts_and_stops_cleanly(tmp_path):
+    calls = {"n": 0}
+
+    def hugging_face_day():  # a new day of data at every cycle
+        calls["n"] += 1
+        return bundled("huggingface", min(calls["n"] // 8, 7))
+
     with Upstream() as up:
         up.set_day(0)
-        up.payloads["wzrd"] = {"contract_version": "wzrd.momentum.v1", "count": 0, "models": []}
-        config = write_config(tmp_path, up.url)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
-        env["TRACTION_CONFIG"] = str(config)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "traction.cli", "run"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        snapshot = tmp_path / "data" / "snapshot.json"
+        up.payloads["huggingface"] = hugging_face_day
+        config = daemon_config(tmp_path, up.url)
+        log = tmp_path / "daemon.log"
+        proc = start(config, log)
+        analytics = tmp_path / "data" / "analytics.duckdb"
         try:
-            deadline = time.monotonic() + 60
-            prefixes = ("/api/v1/models", "/api/models", "/v1/signals/momentum")
-
-            def every_source_ran() -> bool:
-                return all(any(p.startswith(x) for p in up.requests) for x in prefixes)
-
-            while not (snapshot.exists() and every_source_ran()) and time.monotonic() < deadline:
-                assert proc.poll() is None, proc.communicate()
-                time.sleep(0.2)
-            assert snapshot.exists(), "the daemon published nothing within 60 s"
-            assert every_source_ran(), up.requests
+            deadline = time.monotonic() + 90
+            seen: list[tuple] = []
+            while time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                seen = ingest_runs(analytics)  # readable while the daemon writes
+                if sum(1 for source, _ in seen if source == "huggingface") >= 3:
+                    break
+                time.sleep(0.3)
+            assert sum(1 for source, _ in seen if source == "huggingface") >= 3, seen
         finally:
             proc.send_signal(signal.SIGTERM)
-            _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stderr
-    assert "daemon started" in stderr and "signal 15" in stderr
+            proc.wait(timeout=60)
+    output = log.read_text()
+    assert proc.returncode == 0, output[-3000:]
+    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any(e["msg"].startswith("signal 15") for e in events)
+    assert events[-1]["msg"] == "traction daemon stopped"
+    ingest_events = [e for e in events if e["logger"] == "traction.ingest"]
+    assert ingest_events and all("run_id" in e and "source" in e for e in ingest_events)
+    with duckdb.connect(str(tmp_path / "data" / "traction.duckdb"), read_only=True) as con:
+        runs = con.execute("SELECT kind, source, status, run_id FROM runs").fetchall()
+    assert not [r for r in runs if r[2] == "running"]  # no partial run left behind
+    logged = {e["run_id"] for e in ingest_events}
+    assert logged <= {r[3] for r in runs}  # every cycle the daemon ran is in `runs`
+    Snapshot.model_validate_json((tmp_path / "data" / "snapshot.json").read_bytes())
+
+
+def test_a_second_worker_on_the_same_data_refuses(tmp_path):
+    with Upstream() as up:
+        up.set_day(0)
+        config = daemon_config(tmp_path, up.url)
+        first = start(config, tmp_path / "first.log")
+        try:
+            lock = tmp_path / "data" / "traction.duckdb.lock"
+            deadline = time.monotonic() + 30
+            while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            second = start(config, tmp_path / "second.log")
+            assert second.wait(timeout=60) == 4
+            message = (tmp_path / "second.log").read_text()
+            assert f"another traction process (pid {first.pid})" in message
+            once = traction("run", "--once", config=config)
+            assert once.returncode == 4 and "refusing to run beside it" in once.stderr
+        finally:
+            first.send_signal(signal.SIGTERM)
+            first.wait(timeout=60)
+    assert first.returncode == 0
+
+
+def test_run_once_is_idempotent_and_reports_partial_failure(tmp_path):
+    with Upstream() as up:
+        up.set_day(0)
+        config = daemon_config(tmp_path, up.url)
+        first = traction("run", "--once", config=config)
+        again = traction("run", "--once", config=config)
+        assert first.returncode == 0 and "published snapshot v1" in first.stdout
+        assert again.returncode == 0 and "snapshot v1 stays current" in again.stdout
+        up.payloads["huggingface"] = {"error": "not a list"}
+        up.payloads["openrouter"] = bundled("openrouter", 7)
+        partial = traction("run", "--once", config=config)
+    assert partial.returncode == 3, partial.stderr
+    assert "published snapshot v2" in partial.stdout and "huggingface: failed" in partial.stderr

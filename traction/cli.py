@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .config import ConfigError, load_config
 
-EXIT_PUBLISHED = 0
-EXIT_NOT_PUBLISHED = 1
-EXIT_CONFIG = 2
+# Exit codes (documented in the README; cron and systemd read them).
+EXIT_PUBLISHED = 0  # published, or nothing changed and the current snapshot is fresh
+EXIT_NOT_PUBLISHED = 1  # nothing published: every source failed, or a guard refused
+EXIT_CONFIG = 2  # configuration error
+EXIT_PARTIAL = 3  # the snapshot is current, but at least one source failed
+EXIT_LOCKED = 4  # another traction process works on this database
 
 
 def _config(args: argparse.Namespace):
@@ -21,11 +23,25 @@ def _config(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = _config(args)
-    if not args.once:
-        from .daemon import run_daemon
+    from .lock import DataDirLock, DataDirLocked
 
-        return run_daemon(config)
+    config = _config(args)
+    try:
+        lock = DataDirLock(config.storage.database).acquire()
+    except DataDirLocked as exc:
+        print(f"traction: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    try:
+        if not args.once:
+            from .daemon import run_daemon
+
+            return run_daemon(config, http=getattr(args, "http", None))
+        return _run_once(config, args)
+    finally:
+        lock.release()
+
+
+def _run_once(config, args: argparse.Namespace) -> int:
     from .pipeline import run_cycle
 
     try:
@@ -35,14 +51,73 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     for outcome in report.outcomes:
         _print_outcome(outcome)
+    if report.current_version is not None:
+        print(f"nothing new upstream: snapshot v{report.current_version} stays current")
+        return EXIT_PARTIAL if report.failures else EXIT_PUBLISHED
     if report.published and report.snapshot is not None:
         print(
             f"published snapshot v{report.snapshot.version} "
             f"({len(report.snapshot.models)} models) to {report.path}"
         )
-        return EXIT_PUBLISHED
+        return EXIT_PARTIAL if report.failures else EXIT_PUBLISHED
     print(f"no snapshot published: {report.refused}", file=sys.stderr)
     return EXIT_NOT_PUBLISHED
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    from .analytics import trends
+
+    config = _config(args)
+    opened = _open_read_only(config)
+    if opened is None:
+        return EXIT_NOT_PUBLISHED
+    with opened as con:
+        movers = trends(con, args.days, args.source, args.limit)
+    if not movers:
+        print(f"no series with two or more days in the last {args.days} days")
+        return 0
+    print(f"top movers over the last {args.days} days")
+    print(f"  {'source':<20} {'model':<46} {'metric':<18} {'from':>12} {'to':>12} {'growth':>8}")
+    for source, model, metric, first, last, growth in movers:
+        print(
+            f"  {source:<20} {model:<46} {metric:<18} {first:>12,.0f} {last:>12,.0f}"
+            f" {growth:>7.1f}%"
+        )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .analytics import export_parquet
+
+    config = _config(args)
+    opened = _open_read_only(config)
+    if opened is None:
+        return EXIT_NOT_PUBLISHED
+    with opened as con:
+        written = export_parquet(con, args.parquet)
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_vacuum(args: argparse.Namespace) -> int:
+    from . import store
+    from .lock import DataDirLock, DataDirLocked
+
+    config = _config(args)
+    try:
+        with DataDirLock(config.storage.database), store.connect(config.storage.database) as con:
+            pages = store.prune_archive(con, config.ingest.archive_retention_days)
+            rows = store.downsample(con, config.ingest.downsample_after_days)
+            con.execute("CHECKPOINT")
+    except DataDirLocked as exc:
+        print(f"traction: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    print(
+        f"pruned {pages} archived pages; downsampled away {rows} observations older than"
+        f" {config.ingest.downsample_after_days} days (kept one per day)"
+    )
+    return 0
 
 
 def _print_outcome(outcome) -> None:
@@ -242,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="default: WARNING for demo and status, INFO otherwise",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=["json", "text"],
+        default="json",
+        help="stderr log lines: one JSON object per event (default), or text for humans",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the worker (a daemon unless --once)")
@@ -311,6 +392,19 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--json", action="store_true")
     resolve.set_defaults(func=cmd_resolve)
 
+    trend = sub.add_parser("trends", help="top movers by growth over recent days")
+    trend.add_argument("--days", type=int, default=7)
+    trend.add_argument("--source", metavar="NAME")
+    trend.add_argument("--limit", type=int, default=15)
+    trend.set_defaults(func=cmd_trends)
+
+    export = sub.add_parser("export", help="the history as hive-partitioned Parquet")
+    export.add_argument("--parquet", required=True, type=Path, metavar="DIR")
+    export.set_defaults(func=cmd_export)
+
+    vacuum = sub.add_parser("vacuum", help="apply retention: prune the archive, downsample")
+    vacuum.set_defaults(func=cmd_vacuum)
+
     status = sub.add_parser("status", help="last run per source and the published snapshot")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=cmd_status)
@@ -331,16 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=getattr(
-            logging,
-            args.log_level
-            or ("WARNING" if args.command in ("demo", "status", "schema") else "INFO"),
-        ),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    from .logs import configure
+
+    default_level = "WARNING" if args.command in ("demo", "status", "schema") else "INFO"
+    configure(args.log_level or default_level, args.log_format)
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -39,7 +39,9 @@ def cycle_job(config: TractionConfig, source: str) -> None:
         log.warning("not published: %s", report.refused)
 
 
-def run_daemon(config: TractionConfig) -> int:
+def run_daemon(config: TractionConfig, http: str | None = None) -> int:
+    """Run until SIGTERM or SIGINT; the job in progress finishes (each is bounded by
+    `retry.run_budget`) and every database connection is closed before exit."""
     scheduler = BlockingScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
@@ -61,6 +63,12 @@ def run_daemon(config: TractionConfig) -> int:
             id=name,
             next_run_time=now,
         )
+    server = None
+    if http:
+        from .status_server import start
+
+        server = start(config, http)
+        log.info("serving status on %s", server.url)
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: finishing the current job, then stopping", signum)
@@ -72,5 +80,15 @@ def run_daemon(config: TractionConfig) -> int:
         "traction daemon started: %s",
         ", ".join(f"{n} every {getattr(config.sources, n).interval}s" for n in enabled),
     )
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        # shutdown(wait=False) returns at once; the running job still owns its database
+        # connection, so wait for the executor here, outside the signal handler.
+        executor = scheduler._executors.get("default")
+        if executor is not None and hasattr(executor, "_pool"):
+            executor._pool.shutdown(wait=True)
+        if server is not None:
+            server.close()
+    log.info("traction daemon stopped")
     return 0

@@ -307,6 +307,22 @@ def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     )
 
 
+def downsample(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
+    """Keep one observation per series per day (the day's last) once it is older than this;
+    returns how many rows went. Day-level history is all scoring reads."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    with transaction(con):
+        before = scalar(con, "SELECT count(*) FROM observations")
+        con.execute(
+            "DELETE FROM observations o WHERE o.observed_at < ? AND o.observed_at <"
+            " (SELECT max(i.observed_at) FROM observations i WHERE i.source = o.source"
+            "  AND i.model_id = o.model_id AND i.metric = o.metric"
+            "  AND i.observed_at::DATE = o.observed_at::DATE)",
+            [cutoff],
+        )
+        return before - scalar(con, "SELECT count(*) FROM observations")
+
+
 def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> int:
     """Write a source run's facts; returns how many were new. Caller owns the transaction."""
     count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM prices)"
