@@ -295,6 +295,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.data_dir)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import parse_listen, serve
+
+    config = _config(args)
+    try:
+        host, port = parse_listen(args.listen)
+    except ValueError as exc:
+        print(f"traction: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return serve(config.storage.snapshot, host, port)
+    except OSError as exc:  # the address is taken, or not ours to bind
+        print(f"traction: cannot listen on {args.listen}: {exc}", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from schemas.snapshot import json_schema
 
@@ -416,6 +432,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the demo's database and snapshot go (default: ./traction-demo)",
     )
     demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser(
+        "serve", help="serve the snapshot over HTTP, and its scores as the WZRD momentum API"
+    )
+    serve.add_argument(
+        "--listen",
+        default="127.0.0.1:8700",
+        metavar="HOST:PORT",
+        help="address to listen on (default: 127.0.0.1:8700)",
+    )
+    serve.set_defaults(func=cmd_serve)
 
     schema = sub.add_parser("schema", help="print the snapshot's JSON Schema")
     schema.set_defaults(func=cmd_schema)
