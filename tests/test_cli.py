@@ -37,10 +37,12 @@ snapshot = "{tmp_path / "data" / "snapshot.json"}"
 analytics = "{tmp_path / "data" / "analytics.duckdb"}"
 
 [sources.openrouter]
+requests_per_window = 10000  # a loopback mirror: no need to pace
 base_url = "{url}/api/v1"
 timeout = 5
 
 [sources.huggingface]
+requests_per_window = 10000  # a loopback mirror: no need to pace
 base_url = "{url}"
 authors = ["Qwen", "meta-llama"]
 top_n = 5
@@ -52,10 +54,12 @@ base_url = "{url}"
 timeout = 5
 
 [sources.openrouter_endpoints]
+requests_per_window = 10000  # a loopback mirror: no need to pace
 base_url = "{url}/api/v1"
 timeout = 5
 
 [sources.openrouter_rankings]
+requests_per_window = 10000  # a loopback mirror: no need to pace
 base_url = "{url}/api/v1"
 timeout = 5
 

@@ -1,0 +1,101 @@
+"""The analyst's side: the read-only copy and its views, trends, Parquet export, retention."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import pytest
+
+from traction import store
+from traction.config import load_config
+from traction.demo.upstream import Upstream
+from traction.pipeline import run_cycle
+
+from test_cli import traction, write_config
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+
+
+@pytest.fixture
+def week(tmp_path):
+    """Eight bundled days ending now, through the real pipeline."""
+    with Upstream() as up:
+        path = write_config(tmp_path, up.url)
+        config = load_config(path, environ={})
+        for day in range(8):
+            up.set_day(day)
+            run_cycle(config, now=NOW - timedelta(days=7 - day))
+    return path, config
+
+
+def test_analytics_copy_has_the_documented_views(week):
+    _, config = week
+    with duckdb.connect(str(config.storage.analytics), read_only=True) as con:
+        views = {
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+        }
+        assert {
+            "latest_scores",
+            "daily_signals",
+            "top_movers",
+            "price_history",
+            "snapshots",
+        } <= views
+        top = con.execute("SELECT model_key FROM latest_scores LIMIT 1").fetchone()[0]
+        mover = con.execute("SELECT model_id FROM top_movers LIMIT 1").fetchone()[0]
+        versions = con.execute("SELECT count(*), max(version) FROM snapshots").fetchone()
+        days = con.execute(
+            "SELECT count(DISTINCT day) FROM daily_signals WHERE model_id = 'Qwen/Qwen3.5-9B'"
+        ).fetchone()[0]
+    assert top == "qwen/qwen3.5-9b" and mover == "Qwen/Qwen3.5-9B"
+    assert versions == (8, 8) and days == 8
+
+
+def test_trends_prints_the_top_movers(week):
+    path, _ = week
+    out = traction("trends", "--days", "7", "--source", "huggingface", config=path)
+    assert out.returncode == 0, out.stderr
+    first = out.stdout.splitlines()[2].split()
+    assert first[0] == "huggingface" and first[1] == "Qwen/Qwen3.5-9B"
+    assert first[-1].endswith("%")
+
+
+def test_export_writes_hive_partitioned_parquet(week, tmp_path):
+    path, config = week
+    target = tmp_path / "export"
+    out = traction("export", "--parquet", str(target), config=path)
+    assert out.returncode == 0, out.stderr
+    assert (target / "observations" / "source=huggingface").is_dir()
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT count(*) FROM read_parquet('{target}/observations/**/*.parquet',"
+            " hive_partitioning = true) WHERE source = 'huggingface'"
+        ).fetchone()[0]
+    with store.connect(config.storage.database, read_only=True) as con:
+        stored = store.scalar(con, "SELECT count(*) FROM observations WHERE source = 'huggingface'")
+    assert stored > 0 and rows == stored  # every stored fact, none twice
+
+
+def test_vacuum_keeps_one_observation_per_day_past_the_cutoff(week):
+    path, config = week
+    with store.connect(config.storage.database) as con:
+        old = (NOW - timedelta(days=200)).replace(tzinfo=None)
+        for hour in (1, 5, 9):  # three readings on one old day
+            con.execute(
+                "INSERT INTO observations VALUES ('huggingface', 'x/old', 'downloads',"
+                " ?, ?, 'seed')",
+                [float(hour), old.replace(hour=hour)],
+            )
+    with store.connect(config.storage.database, read_only=True) as con:
+        before = store.scalar(con, "SELECT count(*) FROM observations")
+    out = traction("vacuum", config=path)
+    assert out.returncode == 0, out.stderr
+    with store.connect(config.storage.database, read_only=True) as con:
+        kept = store.rows(con, "SELECT value FROM observations WHERE model_id = 'x/old'")
+        recent = store.scalar(con, "SELECT count(*) FROM observations")
+    assert kept == [(9.0,)]  # the day's last reading
+    assert recent == before - 2  # only the old day's two earlier readings went
