@@ -26,6 +26,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .lock import DataDirLock, DataDirLocked
 
     config = _config(args)
+    if args.http:
+        from .serve import parse_listen
+
+        try:
+            parse_listen(args.http)
+        except ValueError as exc:
+            print(f"traction: {str(exc).replace('--listen', '--http')}", file=sys.stderr)
+            return EXIT_CONFIG
+        if args.once:
+            print("traction: --http serves the daemon's status; not with --once", file=sys.stderr)
+            return EXIT_CONFIG
     try:
         lock = DataDirLock(config.storage.database).acquire()
     except DataDirLocked as exc:
@@ -35,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.once:
             from .daemon import run_daemon
 
-            return run_daemon(config, http=getattr(args, "http", None))
+            return run_daemon(config, http=args.http)
         return _run_once(config, args)
     finally:
         lock.release()
@@ -352,6 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME",
         help="only this source (repeatable; with --once)",
+    )
+    run.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="daemon only: serve /healthz, /metrics, /snapshot.json, the WZRD API and a status"
+        " page on this address (e.g. 127.0.0.1:8700)",
     )
     run.set_defaults(func=cmd_run)
 

@@ -323,6 +323,7 @@ def wzrd_params(query: str) -> dict[str, Any]:
 # HTTP ----------------------------------------------------------------------------
 
 Response = tuple[int, dict[str, str], bytes]
+Route = Callable[[str, Any], Response]  # (query string, request headers) -> response
 
 
 def _json(status: int, body: dict[str, Any], **headers: str) -> Response:
@@ -407,12 +408,7 @@ class SnapshotServer:
     def respond(self, method: str, target: str, headers: Any) -> Response:
         """(status, headers, body) for one request; no socket involved, never raises."""
         parts = urlsplit(target)
-        routes = {
-            "/snapshot.json": self._snapshot_json,
-            "/v1/signals/momentum": self._momentum,
-            "/healthz": self._healthz,
-        }
-        route = routes.get(parts.path)
+        route = self.routes().get(parts.path)
         if route is None:
             return _json(404, {"error": f"no such endpoint: {parts.path}"})
         if method not in ("GET", "HEAD"):
@@ -424,6 +420,14 @@ class SnapshotServer:
         except Exception:  # a bug costs this response, never the server
             log.exception("serving %s failed", parts.path)
             return _json(500, {"error": "internal error"})
+
+    def routes(self) -> dict[str, Route]:
+        """Path -> handler; the daemon's status server adds its own."""
+        return {
+            "/snapshot.json": self._snapshot_json,
+            "/v1/signals/momentum": self._momentum,
+            "/healthz": self._healthz,
+        }
 
     def _unavailable(self, problem: str | None) -> Response:
         return _json(
