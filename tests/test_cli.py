@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ingest.sources import SOURCE_TYPES
@@ -153,3 +154,27 @@ def test_demo_ranks_and_routes_a_real_litellm_call(tmp_path):
     assert ranking[-1][1] == "mistral-small" and "cooling" in ranking[-1]
     assert "served by deployment 'qwen3.5-9b'" in out
     assert (tmp_path / "demo" / "snapshot.json").exists()
+
+
+def test_run_once_due_paces_sources_for_cron(tmp_path):
+    """Cron may call `run --once --due` every few minutes: a source runs only once its
+    interval has passed since its last run."""
+    with Upstream() as up:
+        up.set_day(0)
+        config = write_config(tmp_path, up.url)
+        text = config.read_text().replace(
+            "[sources.openrouter]\n", "[sources.openrouter]\ninterval = 1\n", 1
+        )
+        config.write_text(text)
+        first = traction("run", "--once", "--due", config=config)
+        assert first.returncode in (0, 3), first.stderr
+        ran = lambda out: {line.split(":")[0] for line in out.stdout.splitlines()}  # noqa: E731
+        assert {"huggingface", "openrouter"} <= ran(first)
+        time.sleep(1.1)  # openrouter's 1 s interval passes; huggingface's hour does not
+        second = traction("run", "--once", "--due", config=config)
+        assert second.returncode in (0, 3), second.stderr
+        assert "openrouter" in ran(second) and "huggingface" not in ran(second)
+        quiet = traction("run", "--once", "--due", "--source", "huggingface", config=config)
+        assert quiet.returncode == 0 and quiet.stdout.startswith("nothing due; next: huggingface")
+    misuse = traction("run", "--due", config=config)
+    assert misuse.returncode == 2 and "--due goes with --once" in misuse.stderr

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import ConfigError, load_config
@@ -26,6 +28,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .lock import DataDirLock, DataDirLocked
 
     config = _config(args)
+    if args.due and not args.once:
+        print("traction: --due goes with --once (the daemon paces sources itself)", file=sys.stderr)
+        return EXIT_CONFIG
     if args.http:
         from .serve import parse_listen
 
@@ -52,11 +57,48 @@ def cmd_run(args: argparse.Namespace) -> int:
         lock.release()
 
 
+def due_sources(config, now: datetime) -> dict[str, float]:
+    """Enabled sources whose `interval` has passed since their last run started, with the
+    seconds until each of the others is due (negative or zero: due now). Lets cron call
+    `run --once --due` every few minutes and still pace each source as the daemon does."""
+    from . import store
+
+    waits: dict[str, float] = {}
+    db = Path(config.storage.database)
+    with contextlib.ExitStack() as stack:
+        con = stack.enter_context(store.connect(db, read_only=True)) if db.exists() else None
+        for name in config.sources.enabled():
+            last = None
+            if con is not None:
+                last = store.scalar(
+                    con,
+                    "SELECT max(started_at) FROM runs WHERE kind = 'ingest' AND source = ?",
+                    [name],
+                )
+            if last is None:
+                waits[name] = 0.0
+                continue
+            elapsed = (now - last.replace(tzinfo=timezone.utc)).total_seconds()
+            waits[name] = getattr(config.sources, name).interval - elapsed
+    return waits
+
+
 def _run_once(config, args: argparse.Namespace) -> int:
     from .pipeline import run_cycle
 
+    only = args.source or None
+    if args.due:
+        waits = due_sources(config, datetime.now(timezone.utc))
+        if only:
+            waits = {name: wait for name, wait in waits.items() if name in only}
+        only = [name for name, wait in waits.items() if wait <= 0]
+        if not only:
+            soonest = min(waits.items(), key=lambda item: item[1], default=None)
+            hint = f"; next: {soonest[0]} in {soonest[1] / 60:.0f} min" if soonest else ""
+            print(f"nothing due{hint}")
+            return EXIT_PUBLISHED
     try:
-        report = run_cycle(config, only=args.source or None)
+        report = run_cycle(config, only=only)
     except ValueError as exc:
         print(f"traction: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -147,7 +189,6 @@ def _print_outcome(outcome) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from ingest.runner import ingest, ingest_files, replay
 
@@ -183,7 +224,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from . import store
     from .pipeline import CycleReport, score_and_publish
@@ -363,6 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME",
         help="only this source (repeatable; with --once)",
+    )
+    run.add_argument(
+        "--due",
+        action="store_true",
+        help="with --once: only the sources whose interval has passed since their last run"
+        " (for cron, which may then call it every few minutes)",
     )
     run.add_argument(
         "--http",
