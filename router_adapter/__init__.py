@@ -6,13 +6,17 @@ invalid or stale, it serves the first healthy deployment in configured order.
 
     from router_adapter import register
     register(router, snapshot="traction-data/snapshot.json")
+
+`snapshot` may also be a `traction serve` URL or a fleet's `redis://` URL (redis-py is
+imported only then). With `TRACTION_SNAPSHOT_KEY` set, unsigned or wrongly signed
+snapshots are refused on every transport (`refusals()` counts them).
 """
 
 from __future__ import annotations
 
 from .matching import match_deployment
 from .ranking import Ranker, stats
-from .snapshot_file import SnapshotReader, SnapshotView
+from .snapshot_file import SnapshotReader, SnapshotRefused, SnapshotView, refusals
 from .snapshot_http import HttpSnapshotSource, open_source
 from .strategy import TractionStrategy, register
 
@@ -22,6 +26,8 @@ __all__ = [
     "HttpSnapshotSource",
     "open_source",
     "stats",
+    "refusals",
+    "SnapshotRefused",
     "TractionStrategy",
     "SnapshotReader",
     "SnapshotView",

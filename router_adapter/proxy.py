@@ -15,8 +15,8 @@ broken it steps aside and returns the list unchanged.
 Configured by environment variables (the `[adapter]` section of traction's config, the
 same names the worker reads):
 
-    TRACTION_ADAPTER__SNAPSHOT          file path or traction serve URL (default
-                                        traction-data/snapshot.json)
+    TRACTION_ADAPTER__SNAPSHOT          file path, traction serve URL or fleet redis://
+                                        URL (default traction-data/snapshot.json)
     TRACTION_ADAPTER__MAX_AGE           seconds (default 21600)
     TRACTION_ADAPTER__POLICY            winner | weighted (default winner)
     TRACTION_ADAPTER__TOP_K             for weighted (default 3)
@@ -24,6 +24,7 @@ same names the worker reads):
     TRACTION_ADAPTER__CHECK_INTERVAL    seconds between file checks (default 1)
     TRACTION_ADAPTER__REFRESH_INTERVAL  seconds between URL polls (default 30)
     TRACTION_ADAPTER__ALIAS_MAP         JSON object: group or deployment id -> model ids
+    TRACTION_SNAPSHOT_KEY               refuse snapshots not signed with this key
 """
 
 from __future__ import annotations

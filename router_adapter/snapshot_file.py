@@ -3,20 +3,78 @@
 The request path calls `current()`: at most one `os.stat` per `check_interval`, and
 a re-read only when the file's identity (mtime, size, inode) changed. Everything
 the ranking needs is precomputed into a dict lookup when the file is loaded.
+
+Every transport (this file, HTTP, Redis) checks a document with `load_snapshot`: the
+contract, and, when `TRACTION_SNAPSHOT_KEY` is set in the adapter's environment, the
+signature. A refused document (unsigned, wrongly signed) never replaces the last good
+one: whoever can write the file or the cache must not be able to steer traffic.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from schemas.signing import verify
 from schemas.snapshot import Snapshot
+
+log = logging.getLogger("traction.adapter")
+
+_refusals: Counter[str] = Counter()
+_refusals_lock = threading.Lock()
+
+
+class SnapshotRefused(Exception):
+    """A valid document the adapter must not route on.
+
+    `kind` is what `refusals()` counts: `unsigned`, `bad-signature` or `older` (a replay
+    of a snapshot older than the one in use); the message says it in words."""
+
+    def __init__(self, kind: str, detail: str):
+        super().__init__(detail)
+        self.kind = kind
+
+
+def refusals() -> dict[str, int]:
+    """Snapshots refused since this process started, by reason, over every source."""
+    with _refusals_lock:
+        return dict(_refusals)
+
+
+def count_refusal(location: str, refused: SnapshotRefused, kept: SnapshotView | None) -> None:
+    """Count and log one refused document; the caller keeps `kept` (the last good view)."""
+    with _refusals_lock:
+        _refusals[refused.kind] += 1
+    log.warning(
+        "traction: refused a snapshot from %s: %s; %s",
+        location,
+        refused,
+        f"keeping the last good one (v{kept.version})" if kept else "no good snapshot yet",
+    )
+
+
+def load_snapshot(data: bytes | str, key: bytes | None) -> Snapshot:
+    """The validated snapshot in `data`. Raises ValidationError (not the contract) or
+    SnapshotRefused (with a key configured: unsigned, or not signed with that key)."""
+    snapshot = Snapshot.model_validate_json(data)
+    if key is not None and (problem := verify(snapshot, key)):
+        kind = "unsigned" if snapshot.signature is None else "bad-signature"
+        raise SnapshotRefused(kind, problem)
+    return snapshot
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "document"
+    return f"invalid: {where}: {first['msg']}"
 
 
 @dataclass(frozen=True)
@@ -61,10 +119,17 @@ class SnapshotView:
 class SnapshotReader:
     """Last state of one snapshot file: a view, or the reason there is none."""
 
-    def __init__(self, path: str | os.PathLike[str], check_interval: float = 1.0):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        check_interval: float = 1.0,
+        key: bytes | None = None,
+    ):
         self.path = Path(path)
         self.location = str(self.path)
         self.check_interval = check_interval
+        self.key = key
+        self.refused = 0
         self._lock = threading.Lock()
         self._identity: tuple[int, int, int] | None = None
         self._checked_at = float("-inf")
@@ -96,13 +161,16 @@ class SnapshotReader:
             self.loads += 1
             try:
                 data = self.path.read_bytes()
-                snapshot = Snapshot.model_validate_json(data)
+                snapshot = load_snapshot(data, self.key)
             except OSError as exc:
                 self._view, self._problem = None, f"unreadable: {exc.strerror or exc}"
             except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"]) or "document"
-                self._view, self._problem = None, f"invalid: {where}: {first['msg']}"
+                self._view, self._problem = None, describe_invalid(exc)
+            except SnapshotRefused as exc:
+                self.refused += 1
+                count_refusal(self.location, exc, self._view)
+                if self._view is None:
+                    self._problem = f"refused: {exc}"
             else:
                 self._view, self._problem = SnapshotView.from_snapshot(snapshot), None
 

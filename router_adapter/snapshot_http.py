@@ -17,9 +17,15 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from schemas.snapshot import Snapshot
+from schemas.signing import key_from_env
 
-from .snapshot_file import SnapshotView
+from .snapshot_file import (
+    SnapshotRefused,
+    SnapshotView,
+    count_refusal,
+    describe_invalid,
+    load_snapshot,
+)
 
 log = logging.getLogger("traction.adapter")
 
@@ -31,13 +37,16 @@ class HttpSnapshotSource:
         refresh_interval: float = 30.0,
         timeout: float = 5.0,
         opener: Callable[..., object] | None = None,
+        key: bytes | None = None,
     ):
         self.url = url
         self.location = url
         self.refresh_interval = refresh_interval
         self.timeout = timeout
+        self.key = key
         self.loads = 0
         self.fetches = 0
+        self.refused = 0
         self._view: SnapshotView | None = None
         self._problem: str | None = "missing"
         self._etag: str | None = None
@@ -76,11 +85,15 @@ class HttpSnapshotSource:
             self._problem = f"unreachable: {exc}"
             return
         try:
-            snapshot = Snapshot.model_validate_json(body)
+            snapshot = load_snapshot(body, self.key)
+        except SnapshotRefused as exc:
+            self.refused += 1
+            self._etag = etag  # refused once is enough: a 304 from now on until it changes
+            self._problem = f"refused: {exc}"
+            count_refusal(self.url, exc, self._view)
+            return
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "document"
-            self._problem = f"invalid: {where}: {first['msg']}"
+            self._problem = describe_invalid(exc)
             log.warning(
                 "traction: %s served an invalid snapshot (%s); keeping the last good one",
                 self.url,
@@ -106,10 +119,20 @@ class HttpSnapshotSource:
 
 
 def open_source(location: str, check_interval: float = 1.0, refresh_interval: float = 30.0):
-    """A file path, or an http(s) URL served by `traction serve`."""
+    """A file path, an http(s) URL served by `traction serve`, or a fleet's redis:// URL.
+
+    With `TRACTION_SNAPSHOT_KEY` set, every transport refuses unsigned or wrongly signed
+    snapshots (ValueError here if the key is too short to be safe)."""
+    from schemas.fleet import REDIS_SCHEMES
+
     from .snapshot_file import SnapshotReader
 
+    key = key_from_env()
     text = str(location)
+    if text.startswith(REDIS_SCHEMES):
+        from .snapshot_redis import RedisSnapshotSource  # redis-py only for redis:// users
+
+        return RedisSnapshotSource(text, refresh_interval=refresh_interval, key=key)
     if text.startswith(("http://", "https://")):
-        return HttpSnapshotSource(text, refresh_interval=refresh_interval)
-    return SnapshotReader(text, check_interval=check_interval)
+        return HttpSnapshotSource(text, refresh_interval=refresh_interval, key=key)
+    return SnapshotReader(text, check_interval=check_interval, key=key)

@@ -151,7 +151,10 @@ def register(
 ) -> TractionStrategy:
     """Install traction as `router`'s routing strategy and return it.
 
-    `snapshot` is a file path or a `traction serve` URL. `max_age` (seconds) is a
+    `snapshot` is a file path, a `traction serve` URL, or a fleet's `redis://` URL (a
+    background thread subscribes and polls every `refresh_interval` seconds; needs the
+    `fleet` extra). With `TRACTION_SNAPSHOT_KEY` in the environment, unsigned or wrongly
+    signed snapshots are refused. `max_age` (seconds) is a
     ceiling on snapshot age on top of the snapshot's own `stale_after` (`None` trusts
     `stale_after` alone). `policy` is `winner` or `weighted` (over the `top_k` best);
     `hysteresis` is the score margin a rival needs to take over from the current winner.

@@ -2,7 +2,9 @@
 
 Unknown keys are errors (a typo must not silently fall back to a default), and no
 key holds a secret: tokens come from `HF_TOKEN`, `OPENROUTER_API_KEY` and
-`GITHUB_TOKEN` only.
+`GITHUB_TOKEN` only, the snapshot signing key from `TRACTION_SNAPSHOT_KEY`. The one
+exception is a Redis password inside `fleet.redis_url`, which is redacted wherever the
+URL is shown (prefer setting it as `TRACTION_FLEET__REDIS_URL`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_HF_AUTHORS = [
     "meta-llama",
@@ -254,15 +256,79 @@ class AdapterConfig(_Section):
     """The LiteLLM side (`router_adapter`); read from `TRACTION_ADAPTER__*` by the proxy."""
 
     snapshot: str = Field(
-        default="traction-data/snapshot.json", description="file path or traction serve URL"
+        default="traction-data/snapshot.json",
+        description="file path, traction serve URL, or a fleet's redis:// URL",
     )
     max_age: float | None = Field(default=6 * 3600, gt=0)
     policy: Literal["winner", "weighted"] = "winner"
     top_k: int = Field(default=3, ge=1)
     hysteresis: float = Field(default=0.0, ge=0)
     check_interval: float = Field(default=1.0, ge=0)
-    refresh_interval: float = Field(default=30.0, gt=0)
+    refresh_interval: float = Field(
+        default=30.0, gt=0, description="seconds between polls of a snapshot URL (http or redis)"
+    )
     alias_map: dict[str, list[str] | str] = Field(default_factory=dict)
+
+
+class FleetConfig(_Section):
+    """Several workers on one Redis: one leader ingests and publishes, the rest stand by.
+
+    Unset `redis_url` (the default) is single-worker mode: no Redis, no lock. The URL may
+    carry a password (`redis://:PASSWORD@host:6379/0`); give it as
+    `TRACTION_FLEET__REDIS_URL` rather than in the file. It is redacted in every log line
+    and error. The snapshot signing key is never configured here: `TRACTION_SNAPSHOT_KEY`.
+    """
+
+    redis_url: str | None = Field(
+        default=None,
+        repr=False,  # may hold a password
+        description="redis://, rediss:// or unix:// URL; unset: no fleet",
+    )
+    key_prefix: str = Field(default="traction:", description="prefix of the lock and snapshot keys")
+    channel: str | None = Field(
+        default=None,
+        description="pub/sub channel announcing each snapshot; default `<key_prefix>snapshots`",
+    )
+    lock_ttl: float = Field(
+        default=15.0,
+        ge=0.2,
+        description="seconds the leader lock lives unless renewed: the longest a dead"
+        " leader keeps the fleet without one",
+    )
+    renew_interval: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds between the leader's renewals and the followers' attempts;"
+        " default lock_ttl / 3",
+    )
+    worker_id: str | None = Field(
+        default=None, description="this worker's name in logs and Redis; default host-pid"
+    )
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if value == "":
+            return None
+        if isinstance(value, str) and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _renew_within_ttl(self) -> FleetConfig:
+        if self.renew_interval is not None and self.renew_interval >= self.lock_ttl / 2:
+            raise ValueError(
+                "renew_interval must be under half of lock_ttl, or one late renewal loses the lock"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.redis_url is not None
+
+    @property
+    def renew_every(self) -> float:
+        return self.renew_interval if self.renew_interval is not None else self.lock_ttl / 3
 
 
 class TractionConfig(_Section):
@@ -273,3 +339,4 @@ class TractionConfig(_Section):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     adapter: AdapterConfig = Field(default_factory=AdapterConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    fleet: FleetConfig = Field(default_factory=FleetConfig)

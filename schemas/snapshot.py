@@ -11,7 +11,14 @@ import json
 from datetime import datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 CONTRACT_VERSION = "traction.snapshot.v1"
 
@@ -127,6 +134,12 @@ class SnapshotBody(BaseModel):
 
 class Snapshot(SnapshotBody):
     content_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    signature: str | None = Field(
+        default=None,
+        pattern=r"^hmac-sha256:[0-9a-f]{64}$",
+        description="HMAC-SHA256 of the canonical bytes under the operator's key"
+        " (schemas/signing.py); absent when the worker has no key",
+    )
 
     @model_validator(mode="after")
     def _hash_matches(self) -> Snapshot:
@@ -134,14 +147,28 @@ class Snapshot(SnapshotBody):
             raise ValueError("content_hash does not match the content")
         return self
 
+    @model_serializer(mode="wrap")
+    def _omit_absent_signature(self, handler: SerializerFunctionWrapHandler) -> dict:
+        # An unsigned snapshot serialises exactly as before signatures existed, so readers
+        # that predate the field (extra="forbid") keep accepting what an unkeyed worker writes.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("signature") is None:
+            data.pop("signature", None)
+        return data
+
     def is_stale(self, now: datetime | None = None) -> bool:
         return (now or datetime.now(timezone.utc)) >= self.stale_after
 
 
+# Fields that describe the content rather than being part of it.
+UNCOVERED = ("content_hash", "signature")
+
+
 def canonical_bytes(snapshot: SnapshotBody | dict) -> bytes:
-    """The bytes the content hash covers: everything but the hash, sorted keys, no spaces."""
+    """The bytes the content hash (and the signature) cover: everything but the hash and the
+    signature, sorted keys, no spaces."""
     data = snapshot if isinstance(snapshot, dict) else snapshot.model_dump(mode="json")
-    body = {k: v for k, v in data.items() if k != "content_hash"}
+    body = {k: v for k, v in data.items() if k not in UNCOVERED}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

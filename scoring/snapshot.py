@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -76,9 +77,15 @@ def load_identity(con: duckdb.DuckDBPyConnection, config: TractionConfig, observ
 
 
 def build_snapshot(
-    con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    config: TractionConfig,
+    now: datetime | None = None,
+    min_version: int = 1,
 ) -> Snapshot:
-    """Score everything stored up to `now` and assemble (but do not publish) a snapshot."""
+    """Score everything stored up to `now` and assemble (but do not publish) a snapshot.
+
+    Its version follows this database's last one, or `min_version` if that is higher (in a
+    fleet, a new leader numbers after the fleet's snapshot, not its own old ones)."""
     now = _aware(now or datetime.now(timezone.utc))
     history = load_history(con, now)
     signals = compute_signals(history, config.scoring.metric_weights)
@@ -102,7 +109,7 @@ def build_snapshot(
     version = store.scalar(con, "SELECT coalesce(max(version), 0) FROM snapshots")
     body = {
         "contract_version": CONTRACT_VERSION,
-        "version": version + 1,
+        "version": max(version + 1, min_version),
         "generated_at": now,
         "stale_after": now + timedelta(seconds=config.scoring.stale_after),
         "policy": config.scoring.policy,
@@ -138,9 +145,17 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def guard(con: duckdb.DuckDBPyConnection, config: TractionConfig, snapshot: Snapshot) -> str | None:
+def guard(
+    con: duckdb.DuckDBPyConnection,
+    config: TractionConfig,
+    snapshot: Snapshot,
+    previous_keys: set[str] | None = None,
+) -> str | None:
     """Why this snapshot must not replace the last one, or None. (Contract checks beyond
-    the schema: a snapshot can be valid JSON and still be the wrong thing to route on.)"""
+    the schema: a snapshot can be valid JSON and still be the wrong thing to route on.)
+
+    `previous_keys` are the model keys of the snapshot being replaced when that is not
+    this database's last one (in a fleet: the snapshot another worker published)."""
     if not snapshot.models:
         return "no models to publish: nothing has been ingested yet"
     if snapshot.sources and all(s.stale for s in snapshot.sources.values()):
@@ -148,14 +163,17 @@ def guard(con: duckdb.DuckDBPyConnection, config: TractionConfig, snapshot: Snap
             "every source is stale (no good run within scoring.source_max_age):"
             " the new scores would rest on old data only"
         )
-    previous = store.rows(
-        con,
-        "SELECT json_extract_string(body, '$.models[*].key') FROM snapshots"
-        " ORDER BY version DESC LIMIT 1",
-    )
-    if previous and previous[0][0]:
-        keys = previous[0][0]
-        before = set(json.loads(keys) if isinstance(keys, str) else keys)
+    before = previous_keys
+    if before is None:
+        previous = store.rows(
+            con,
+            "SELECT json_extract_string(body, '$.models[*].key') FROM snapshots"
+            " ORDER BY version DESC LIMIT 1",
+        )
+        if previous and previous[0][0]:
+            keys = previous[0][0]
+            before = set(json.loads(keys) if isinstance(keys, str) else keys)
+    if before:
         vanished = before - {m.key for m in snapshot.models}
         share = len(vanished) / len(before)
         if share > config.scoring.max_vanished_share:
@@ -174,10 +192,16 @@ def publish(
     snapshot: Snapshot,
     run_id: str,
     force_reason: str | None = None,
+    distribute: Callable[[Snapshot, bytes], None] | None = None,
+    previous_keys: set[str] | None = None,
 ) -> Path:
     """Validate, guard, write atomically and record a snapshot. PublishRefused leaves the last
     good one byte for byte. `force_reason` overrides the guards, never the validation (an
-    invalid document would only make every adapter fall back)."""
+    invalid document would only make every adapter fall back).
+
+    `distribute(snapshot, data)` (fleet mode: the conditional Redis publish) runs inside the
+    transaction, after the rows and before the file: if it refuses (this worker no longer
+    leads), nothing is recorded or written here either. `previous_keys`: see `guard`."""
     data = render(snapshot)
     try:
         checked = Snapshot.model_validate_json(data)
@@ -185,7 +209,7 @@ def publish(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise PublishRefused(f"snapshot failed validation at {where}: {first['msg']}") from None
-    refusal = guard(con, config, checked)
+    refusal = guard(con, config, checked, previous_keys)
     if refusal and not checked.models:
         raise PublishRefused(refusal)
     if refusal and force_reason is None:
@@ -222,5 +246,7 @@ def publish(
                 for m in checked.models
             ],
         )
+        if distribute is not None:
+            distribute(checked, data)
         write_atomically(target, data)
     return target

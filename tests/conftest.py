@@ -17,6 +17,7 @@ from schemas.config import TractionConfig  # noqa: E402
 from scoring.snapshot import render  # noqa: E402
 
 from helpers import loopback_config, snapshot_body  # noqa: E402
+from redis_server import RedisServer  # noqa: E402
 
 __all__ = ["loopback_config", "snapshot_body"]
 
@@ -98,3 +99,11 @@ def make_router() -> Iterator[Callable[..., Any]]:
     yield make
     for router in routers:
         router.discard()
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A private redis-server on a free loopback port, no persistence; killed afterwards.
+    Skips without the binary, fails instead under CI (tests/redis_server.py)."""
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server

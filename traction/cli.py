@@ -104,6 +104,9 @@ def _run_once(config, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     for outcome in report.outcomes:
         _print_outcome(outcome)
+    if report.follower_of is not None:  # fleet mode: the leader does the work
+        print(f"following: worker {report.follower_of} leads the fleet; nothing to do here")
+        return EXIT_PUBLISHED
     if report.current_version is not None:
         print(f"nothing new upstream: snapshot v{report.current_version} stays current")
         return EXIT_PARTIAL if report.failures else EXIT_PUBLISHED

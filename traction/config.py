@@ -17,9 +17,13 @@ import tomllib
 from pydantic import ValidationError
 
 from schemas.config import TractionConfig
+from schemas.fleet import redact_url
+from schemas.signing import KEY_ENV, key_from_env
 
 ENV_PREFIX = "TRACTION_"
 CONFIG_ENV = "TRACTION_CONFIG"
+# TRACTION_* variables that are not config keys (the signing key is a secret, never config).
+NOT_KEYS = {CONFIG_ENV, KEY_ENV}
 
 
 class ConfigError(Exception):
@@ -30,7 +34,7 @@ def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tup
     overrides: dict[str, Any] = {}
     origin: dict[tuple, str] = {}
     for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+        if not name.startswith(ENV_PREFIX) or name in NOT_KEYS:
             continue
         path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
         if not all(path):
@@ -82,7 +86,7 @@ def load_config(
     overrides, origin = _env_overrides(environ)
     data = _merge(data, overrides)
     try:
-        return TractionConfig.model_validate(data)
+        config = TractionConfig.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -93,6 +97,27 @@ def load_config(
             secret = err["type"] == "extra_forbidden" or any(
                 word in key.lower() for word in ("token", "key", "secret", "password")
             )
-            shown = "" if err["type"] == "missing" or secret else f" = {err['input']!r}"
+            shown = "" if err["type"] == "missing" or secret else f" = {_shown(err['input'])}"
             problems.append(f"{key}{shown} (from {source}): {err['msg']}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from exc
+    try:
+        key_from_env(environ)  # a bad signing key stops every command, not the first publish
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return config
+
+
+def _shown(value: object) -> str:
+    """A rejected value as the error shows it: URLs lose their password, also inside a
+    section (a whole-section error echoes the section)."""
+
+    def redacted(item: object) -> object:
+        if isinstance(item, str) and "://" in item:
+            return redact_url(item)
+        if isinstance(item, Mapping):
+            return {k: redacted(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [redacted(v) for v in item]
+        return item
+
+    return repr(redacted(value))

@@ -3,13 +3,16 @@
 One interval job per enabled source. Jobs share a single-thread executor because
 DuckDB allows one writer: a source's ingest and the publish that follows it never
 overlap another's. `coalesce` and `max_instances=1` keep a slow run from piling up.
+In fleet mode (`fleet.redis_url`) the jobs run only while this worker leads the fleet
+(traction/fleet.py); followers keep trying for the lock and log every change.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -18,14 +21,21 @@ from schemas.config import TractionConfig
 
 from .pipeline import run_cycle
 
+if TYPE_CHECKING:
+    from .fleet import Fleet
+
 log = logging.getLogger("traction.daemon")
 
 
-def cycle_job(config: TractionConfig, source: str) -> None:
+def cycle_job(config: TractionConfig, source: str | None, fleet: Fleet | None = None) -> None:
+    """One source's cycle (every source's when `source` is None)."""
+    if fleet is not None and not fleet.is_leader():  # fleet mode: only the leader works
+        log.debug("following; %s cycle skipped", source or "full")
+        return
     try:
-        report = run_cycle(config, only=[source])
+        report = run_cycle(config, only=[source] if source else None, fleet=fleet)
     except Exception:  # one bad cycle must not kill the daemon
-        log.exception("cycle for %s crashed", source)
+        log.exception("cycle for %s crashed", source or "every source")
         return
     for outcome in report.failures:
         log.warning("%s failed: %s", outcome.source, outcome.error)
@@ -37,6 +47,37 @@ def cycle_job(config: TractionConfig, source: str) -> None:
         )
     elif report.refused:
         log.warning("not published: %s", report.refused)
+
+
+def _fleet_for(config: TractionConfig, scheduler: BlockingScheduler, jobs: list[str]) -> Fleet:
+    """Fleet mode: every job runs only while this worker leads (the Fleet logs each
+    change). On taking over, one cycle of *every* source runs at once, so the fleet's
+    snapshot moves on within a lock TTL of the old leader's death and is built from all
+    sources (a one-source cycle first would publish a lopsided snapshot); the per-source
+    jobs then resume one interval later."""
+    from .fleet import Fleet
+
+    fleet = Fleet(config.fleet)
+
+    def on_change(leading: bool, reason: str) -> None:
+        if not leading:
+            return
+        now = datetime.now(timezone.utc)
+        for job in jobs:
+            interval = getattr(config.sources, job).interval
+            scheduler.modify_job(job, next_run_time=now + timedelta(seconds=interval))
+        scheduler.add_job(
+            cycle_job,
+            "date",
+            run_date=now,
+            args=[config, None, fleet],
+            id="takeover",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    fleet.on_change = on_change
+    return fleet
 
 
 def run_daemon(config: TractionConfig, http: str | None = None) -> int:
@@ -52,6 +93,7 @@ def run_daemon(config: TractionConfig, http: str | None = None) -> int:
     if not enabled:
         log.error("no source is enabled; nothing to schedule")
         return 2
+    fleet = _fleet_for(config, scheduler, enabled) if config.fleet.enabled else None
     for name in enabled:  # all due now; the one-thread executor runs them in turn
         interval = getattr(config.sources, name).interval
         scheduler.add_job(
@@ -59,10 +101,12 @@ def run_daemon(config: TractionConfig, http: str | None = None) -> int:
             "interval",
             seconds=interval,
             jitter=min(60, interval // 10),
-            args=[config, name],
+            args=[config, name, fleet],
             id=name,
             next_run_time=now,
         )
+    if fleet is not None:
+        fleet.start()
     server = None
     if http:
         from .status_server import start
@@ -88,6 +132,8 @@ def run_daemon(config: TractionConfig, http: str | None = None) -> int:
         executor = scheduler._executors.get("default")
         if executor is not None and hasattr(executor, "_pool"):
             executor._pool.shutdown(wait=True)
+        if fleet is not None:
+            fleet.close()  # after the last job: hand the lock over at once, not at its TTL
         if server is not None:
             server.close()
     log.info("traction daemon stopped")

@@ -6,21 +6,33 @@ has used up half its freshness (so a quiet upstream never lets the router's data
 stale). Nothing is published when every source failed: the last good snapshot, with its
 own `stale_after`, is the truthful thing to leave in place. A cycle that changed nothing
 and finds a fresh snapshot is a no-op, so cron may run it as often as it likes.
+
+With `TRACTION_SNAPSHOT_KEY` set every snapshot is signed (schemas/signing.py). In fleet
+mode (`fleet.redis_url`) only the leader ingests and publishes, and "the current
+snapshot" is the fleet's, in Redis; a one-off command (`run --once`, `publish`) holds
+the lock for its own duration, or does nothing when another worker leads.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.runner import RunOutcome, ingest
 from schemas.config import TractionConfig
+from schemas.signing import key_from_env, sign
 from schemas.snapshot import Snapshot
 from scoring.snapshot import PublishRefused, build_snapshot, publish
 
 from . import store
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
 
 log = logging.getLogger("traction.run")
 
@@ -32,6 +44,7 @@ class CycleReport:
     path: Path | None = None
     refused: str | None = None
     current_version: int | None = None  # nothing new: this snapshot stays current
+    follower_of: str | None = None  # fleet mode: another worker leads, this one did nothing
 
     @property
     def published(self) -> bool:
@@ -46,14 +59,61 @@ class CycleReport:
         return [o for o in self.outcomes if o.failed]
 
 
+@contextmanager
+def leadership(config: TractionConfig, fleet: Fleet | None = None) -> Iterator[Fleet | None]:
+    """The fleet to publish through: the daemon's own, or for a one-off command in fleet
+    mode a lock taken (if free) and held just for the command; None outside fleet mode."""
+    if fleet is not None or not config.fleet.enabled:
+        yield fleet
+        return
+    from .fleet import Fleet
+
+    held = Fleet(config.fleet).start()
+    try:
+        held.wait_first(timeout=config.fleet.lock_ttl)
+        yield held
+    finally:
+        held.close()
+
+
 def score_and_publish(
-    con, config: TractionConfig, now: datetime, report: CycleReport, force: str | None = None
+    con,
+    config: TractionConfig,
+    now: datetime,
+    report: CycleReport,
+    force: str | None = None,
+    fleet: Fleet | None = None,
 ) -> None:
     """Score and publish, recording the outcome (and why, when refused or forced) in `runs`."""
+    with leadership(config, fleet) as fleet:
+        _score_and_publish(con, config, now, report, force, fleet)
+
+
+def _score_and_publish(
+    con,
+    config: TractionConfig,
+    now: datetime,
+    report: CycleReport,
+    force: str | None,
+    fleet: Fleet | None,
+) -> None:
     run_id = store.start_run(con, "publish", None, now)
     try:
-        snapshot = build_snapshot(con, config, now)
-        report.path = publish(con, config, snapshot, run_id, force_reason=force)
+        # In a fleet the snapshot being replaced is the fleet's, whoever published it.
+        floor, previous = fleet.predecessor() if fleet is not None else (0, None)
+        snapshot = build_snapshot(con, config, now, min_version=floor + 1)
+        key = key_from_env()
+        if key is not None:
+            snapshot = sign(snapshot, key)
+        report.path = publish(
+            con,
+            config,
+            snapshot,
+            run_id,
+            force_reason=force,
+            distribute=fleet.publish if fleet is not None else None,
+            previous_keys=previous,
+        )
         report.snapshot = snapshot
         store.finish_run(con, run_id, "ok", stored=len(snapshot.models))
         if force:
@@ -64,13 +124,24 @@ def score_and_publish(
         store.finish_run(con, run_id, "refused", error=str(exc))
 
 
-def current_snapshot(con, config: TractionConfig, now: datetime) -> int | None:
-    """The published snapshot's version if it is on disk and has half its freshness left."""
-    found = store.rows(
-        con, "SELECT version, generated_at FROM snapshots ORDER BY version DESC LIMIT 1"
-    )
-    if not found or not Path(config.storage.snapshot).exists():
-        return None
+def current_snapshot(
+    con, config: TractionConfig, now: datetime, fleet: Fleet | None = None
+) -> int | None:
+    """The published snapshot's version if it is on disk (in a fleet: in Redis) and has half
+    its freshness left."""
+    if fleet is not None:
+        try:
+            found = [fleet.published()]
+        except PublishRefused:  # Redis cannot say: try to publish, which will say why not
+            return None
+        if found[0] is None:
+            return None
+    else:
+        found = store.rows(
+            con, "SELECT version, generated_at FROM snapshots ORDER BY version DESC LIMIT 1"
+        )
+        if not found or not Path(config.storage.snapshot).exists():
+            return None
     version, generated = found[0]
     age = (now - generated.replace(tzinfo=timezone.utc)).total_seconds()
     return version if 0 <= age < config.scoring.stale_after / 2 else None
@@ -81,6 +152,23 @@ def run_cycle(
     now: datetime | None = None,
     only: list[str] | None = None,
     analytics: bool = True,
+    fleet: Fleet | None = None,
+) -> CycleReport:
+    """One cycle. In fleet mode, only on the leader: a follower reports `follower_of`."""
+    with leadership(config, fleet) as fleet:
+        if fleet is not None and not fleet.is_leader():
+            if fleet.problem:  # not a follower: cut off from the fleet
+                return CycleReport(refused=fleet.problem)
+            return CycleReport(follower_of=fleet.leader() or "unknown")
+        return _run_cycle(config, now, only, analytics, fleet)
+
+
+def _run_cycle(
+    config: TractionConfig,
+    now: datetime | None,
+    only: list[str] | None,
+    analytics: bool,
+    fleet: Fleet | None,
 ) -> CycleReport:
     now = now or datetime.now(timezone.utc)
     report = CycleReport()
@@ -91,12 +179,12 @@ def run_cycle(
         elif not any(o.succeeded for o in report.outcomes):
             report.refused = "every source failed; the last published snapshot is left as it was"
         elif not any(o.stored for o in report.outcomes) and (
-            version := current_snapshot(con, config, now)
+            version := current_snapshot(con, config, now, fleet)
         ):
             report.current_version = version
             log.info("nothing new upstream; snapshot v%d stays current", version)
         else:
-            score_and_publish(con, config, now, report)
+            _score_and_publish(con, config, now, report, None, fleet)
         if analytics and config.storage.analytics:
             from .analytics import refresh
 
