@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from traction import store
 from traction.config import load_config
+from traction.daemon import retention_job
 from traction.demo.upstream import Upstream
 from traction.pipeline import run_cycle
 
@@ -80,7 +83,8 @@ def test_export_writes_hive_partitioned_parquet(week, tmp_path):
     assert stored > 0 and rows == stored  # every stored fact, none twice
 
 
-def test_vacuum_keeps_one_observation_per_day_past_the_cutoff(week):
+@pytest.mark.parametrize("how", ["traction vacuum", "the daemon's daily job"])
+def test_vacuum_keeps_one_observation_per_day_past_the_cutoff(week, how):
     path, config = week
     with store.connect(config.storage.database) as con:
         old = (NOW - timedelta(days=200)).replace(tzinfo=None)
@@ -92,10 +96,29 @@ def test_vacuum_keeps_one_observation_per_day_past_the_cutoff(week):
             )
     with store.connect(config.storage.database, read_only=True) as con:
         before = store.scalar(con, "SELECT count(*) FROM observations")
-    out = traction("vacuum", config=path)
-    assert out.returncode == 0, out.stderr
+    if how == "traction vacuum":
+        out = traction("vacuum", config=path)
+        assert out.returncode == 0, out.stderr
+    else:
+        retention_job(config)
     with store.connect(config.storage.database, read_only=True) as con:
         kept = store.rows(con, "SELECT value FROM observations WHERE model_id = 'x/old'")
         recent = store.scalar(con, "SELECT count(*) FROM observations")
     assert kept == [(9.0,)]  # the day's last reading
     assert recent == before - 2  # only the old day's two earlier readings went
+
+
+def readme_sql() -> list[str]:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Analysing the data", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sql\n(.+?)\n```", section, flags=re.S)
+
+
+def test_the_readmes_example_sql_answers_on_the_analytics_copy(week):
+    """Every query an analyst copies from the README runs on the copy and finds rows."""
+    _, config = week
+    queries = readme_sql()
+    assert len(queries) >= 5
+    with duckdb.connect(str(config.storage.analytics), read_only=True) as con:
+        for sql in queries:
+            assert con.sql(sql).fetchall(), sql

@@ -157,15 +157,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_vacuum(args: argparse.Namespace) -> int:
-    from . import store
     from .lock import DataDirLock, DataDirLocked
+    from .pipeline import vacuum
 
     config = _config(args)
     try:
-        with DataDirLock(config.storage.database), store.connect(config.storage.database) as con:
-            pages = store.prune_archive(con, config.ingest.archive_retention_days)
-            rows = store.downsample(con, config.ingest.downsample_after_days)
-            con.execute("CHECKPOINT")
+        with DataDirLock(config.storage.database):
+            pages, rows = vacuum(config)
     except DataDirLocked as exc:
         print(f"traction: {exc}", file=sys.stderr)
         return EXIT_LOCKED

@@ -19,7 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from schemas.config import TractionConfig
 
-from .pipeline import run_cycle
+from .pipeline import run_cycle, vacuum
 
 if TYPE_CHECKING:
     from .fleet import Fleet
@@ -47,6 +47,19 @@ def cycle_job(config: TractionConfig, source: str | None, fleet: Fleet | None = 
         )
     elif report.refused:
         log.warning("not published: %s", report.refused)
+
+
+def retention_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
+    """Once a day: the raw archive and old observations are trimmed as `traction vacuum`
+    would, so a daemon left alone for a year keeps a bounded database."""
+    if fleet is not None and not fleet.is_leader():
+        return
+    try:
+        pages, rows = vacuum(config)
+    except Exception:
+        log.exception("retention failed; it runs again tomorrow")
+        return
+    log.info("retention: pruned %d archived pages, downsampled away %d observations", pages, rows)
 
 
 def _fleet_for(config: TractionConfig, scheduler: BlockingScheduler, jobs: list[str]) -> Fleet:
@@ -105,6 +118,14 @@ def run_daemon(config: TractionConfig, http: str | None = None) -> int:
             id=name,
             next_run_time=now,
         )
+    scheduler.add_job(  # first an hour in, so a restart loop cannot vacuum every minute
+        retention_job,
+        "interval",
+        hours=24,
+        args=[config, fleet],
+        id="retention",
+        next_run_time=now + timedelta(hours=1),
+    )
     if fleet is not None:
         fleet.start()
     server = None

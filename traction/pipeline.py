@@ -190,3 +190,14 @@ def _run_cycle(
 
             refresh(con, config.storage.analytics)
     return report
+
+
+def vacuum(config: TractionConfig) -> tuple[int, int]:
+    """Apply retention now: prune the raw archive past `archive_retention_days`, keep one
+    observation per series and day past `downsample_after_days`, and give the space back.
+    Returns (archived pages dropped, observations dropped). The caller holds the lock."""
+    with store.connect(config.storage.database) as con:
+        pages = store.prune_archive(con, config.ingest.archive_retention_days)
+        rows = store.downsample(con, config.ingest.downsample_after_days)
+        con.execute("CHECKPOINT")
+    return pages, rows
