@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -206,15 +207,29 @@ def land(
     return outcome
 
 
-async def _fetch_all(con, config, sources: dict[str, Source], transport=None) -> list[Fetch]:
+Progress = Callable[[str, int, int], None]  # (step, done, total): for an interactive bar
+
+
+async def _fetch_all(
+    con,
+    config,
+    sources: dict[str, Source],
+    transport=None,
+    step: Callable[[str], None] | None = None,
+) -> list[Fetch]:
     plans = {
         name: source.plan(con) if hasattr(source, "plan") else None
         for name, source in sources.items()
     }
     budgets = {name: _budget(source, config, con) for name, source in sources.items()}
-    return await asyncio.gather(
-        *(fetch_source(s, config, budgets[n], plans[n], transport) for n, s in sources.items())
-    )
+
+    async def one(name: str, source: Source) -> Fetch:
+        fetched = await fetch_source(source, config, budgets[name], plans[name], transport)
+        if step is not None:
+            step(f"{name} fetched")
+        return fetched
+
+    return await asyncio.gather(*(one(n, s) for n, s in sources.items()))
 
 
 def ingest(
@@ -223,11 +238,13 @@ def ingest(
     only: list[str] | None = None,
     now: datetime | None = None,
     transport: Any = None,
+    progress: Progress | None = None,
 ) -> list[RunOutcome]:
     """Fetch every enabled source (or `only` these), then land each in its own transaction.
 
     OpenRouter's per-model endpoints are planned from the catalogue, so they are
-    fetched after the other sources have landed.
+    fetched after the other sources have landed. `progress` hears of each source fetched
+    and each landed.
     """
     sources = build_sources(config)
     if only:
@@ -238,14 +255,22 @@ def ingest(
     now = now or datetime.now(timezone.utc)
     later = {k: v for k, v in sources.items() if k == "openrouter_endpoints"}
     first = {k: v for k, v in sources.items() if k not in later}
-    outcomes = []
+    outcomes: list[RunOutcome] = []
+    done, total = 0, 2 * len(sources)
+
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(what, done, total)
+
     for group in (first, later):
         if not group:
             continue
-        fetched = asyncio.run(_fetch_all(con, config, group, transport))
-        outcomes += [
-            land(con, config, s, f, now) for s, f in zip(group.values(), fetched, strict=True)
-        ]
+        fetched = asyncio.run(_fetch_all(con, config, group, transport, step))
+        for source, fetch in zip(group.values(), fetched, strict=True):
+            outcomes.append(land(con, config, source, fetch, now))
+            step(f"{source.name} stored")
     store.prune_archive(con, config.ingest.archive_retention_days)
     return outcomes
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import ConfigError, load_config
+from .progress import Progress
 
 # Exit codes (documented in the README; cron and systemd read them).
 EXIT_PUBLISHED = 0  # published, or nothing changed and the current snapshot is fresh
@@ -98,7 +99,8 @@ def _run_once(config, args: argparse.Namespace) -> int:
             print(f"nothing due{hint}")
             return EXIT_PUBLISHED
     try:
-        report = run_cycle(config, only=only)
+        with Progress("run") as progress:
+            report = run_cycle(config, only=only, progress=progress)
     except ValueError as exc:
         print(f"traction: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -215,7 +217,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             outcomes = [ingest_files(con, config, args.source[0], args.from_file, when)]
         else:
             try:
-                outcomes = ingest(con, config, only=args.source or None)
+                with Progress("ingest") as progress:
+                    outcomes = ingest(con, config, only=args.source or None, progress=progress)
             except ValueError as exc:
                 print(f"traction: {exc}", file=sys.stderr)
                 return EXIT_CONFIG

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.runner import RunOutcome, ingest
+from ingest.runner import Progress, RunOutcome, ingest
 from schemas.config import TractionConfig
 from schemas.signing import key_from_env, sign
 from schemas.snapshot import Snapshot
@@ -153,6 +153,7 @@ def run_cycle(
     only: list[str] | None = None,
     analytics: bool = True,
     fleet: Fleet | None = None,
+    progress: Progress | None = None,
 ) -> CycleReport:
     """One cycle. In fleet mode, only on the leader: a follower reports `follower_of`."""
     with leadership(config, fleet) as fleet:
@@ -160,7 +161,7 @@ def run_cycle(
             if fleet.problem:  # not a follower: cut off from the fleet
                 return CycleReport(refused=fleet.problem)
             return CycleReport(follower_of=fleet.leader() or "unknown")
-        return _run_cycle(config, now, only, analytics, fleet)
+        return _run_cycle(config, now, only, analytics, fleet, progress)
 
 
 def _run_cycle(
@@ -169,11 +170,12 @@ def _run_cycle(
     only: list[str] | None,
     analytics: bool,
     fleet: Fleet | None,
+    progress: Progress | None = None,
 ) -> CycleReport:
     now = now or datetime.now(timezone.utc)
     report = CycleReport()
     with store.connect(config.storage.database) as con:
-        report.outcomes = ingest(con, config, only=only, now=now)
+        report.outcomes = ingest(con, config, only=only, now=now, progress=progress)
         if not report.outcomes:
             report.refused = "no source is enabled"
         elif not any(o.succeeded for o in report.outcomes):
