@@ -490,6 +490,15 @@ def test_run_once_on_a_follower_does_nothing_and_says_who_leads(
     assert verify(Snapshot.model_validate_json(stored["data"]), KEY.encode()) is None
     assert leader_of(redis_server) is None  # released when the command ended
     assert KEY not in following.stdout + following.stderr + leading.stdout + leading.stderr
+    status = traction("status", "--json", config=config)
+    fleet = json.loads(status.stdout)["fleet"]
+    assert fleet["leader"] is None and fleet["snapshot_version"] == 1
+    holder = hold_lock(redis_server, worker_id="the-leader")
+    try:
+        text = traction("status", config=config).stdout
+    finally:
+        holder.close()
+    assert "led by the-leader, fleet snapshot v1" in text
 
 
 def test_a_worker_cut_off_from_redis_says_so_without_its_password(

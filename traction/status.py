@@ -55,6 +55,8 @@ def collect(config: TractionConfig) -> dict[str, Any]:
             " json_array_length(body -> '$.models') FROM snapshots ORDER BY version DESC LIMIT 1",
         )
         snap = found[0] if found else None
+    if config.fleet.enabled:
+        report["fleet"] = fleet_status(config)
     if snap:
         version, generated, published, digest, path, models = snap
         generated_aware = generated.replace(tzinfo=timezone.utc)
@@ -69,6 +71,22 @@ def collect(config: TractionConfig) -> dict[str, Any]:
             "file_present": Path(path).exists(),
         }
     return report
+
+
+def fleet_status(config: TractionConfig) -> dict[str, Any]:
+    """Who leads the fleet and what it last published, asked of Redis (never a vote: this
+    process does not try for the lock)."""
+    from .fleet import Fleet
+
+    try:
+        fleet = Fleet(config.fleet)
+    except Exception as exc:  # redis-py missing, a bad URL: say so, the rest still reports
+        return {"error": str(exc)}
+    try:
+        info = fleet.status()
+    finally:
+        fleet.close()
+    return {k: v for k, v in info.items() if k not in ("worker_id", "leading")}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -108,6 +126,15 @@ def render_text(report: dict[str, Any]) -> str:
         )
     else:
         lines.append("snapshot: none published yet")
+    fleet = report.get("fleet")
+    if fleet:
+        if fleet.get("error"):
+            lines.append(f"fleet: {fleet.get('redis', '')} unavailable: {fleet['error']}")
+        else:
+            lines.append(
+                f"fleet: {fleet['redis']}, led by {fleet['leader'] or 'nobody'},"
+                f" fleet snapshot v{fleet.get('snapshot_version')}"
+            )
     return "\n".join(lines)
 
 
