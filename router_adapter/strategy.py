@@ -101,11 +101,19 @@ class TractionStrategy:
     # Sync healthy list -------------------------------------------------------------
 
     def _sync_healthy(self, model, messages, input, specific_deployment, kw):
-        """LiteLLM has no public sync healthy-list API; use its private pieces if present."""
+        """The deployments LiteLLM's own sync selection would choose among.
+
+        LiteLLM has no public sync healthy-list API, so this applies its own filters, in
+        its order, from its private pieces where they exist (each is looked up, so a
+        LiteLLM without one simply skips it): health checks, cooldowns, paused
+        deployments, pre-call checks (context window, rate limits), `order` tiers, and
+        the ids already tried by this request. Returns None, leaving the choice to
+        LiteLLM unchanged (and its errors, when nothing is left), if the pieces are
+        missing or nothing passes.
+        """
         router = self.router
         common = getattr(router, "_common_checks_available_deployment", None)
-        cooled = getattr(router, "_get_healthy_deployments", None)
-        if common is None or cooled is None:
+        if common is None:
             return None
         group, deployments = common(
             model=model,
@@ -116,18 +124,71 @@ class TractionStrategy:
         )
         if isinstance(deployments, dict):
             return deployments
-        result = cooled(group, None)
-        healthy = result[0] if isinstance(result, tuple) else result
-        if healthy:  # `order` tiers, as LiteLLM's own sync and async selection apply them
-            try:
-                from litellm.utils import get_order_filtered_deployments
-            except ImportError:
-                return healthy
-            target = kw.get("_target_order")
-            healthy = get_order_filtered_deployments(healthy, target_order=target)
-            if healthy:
-                kw.pop("_target_order", None)
-        return healthy or None
+        healthy = _filter_like_litellm(router, group, list(deployments or []), messages, input, kw)
+        if not healthy:
+            return None
+        for consumed in (
+            "_target_order",
+            "_excluded_deployment_ids",
+            "_retry_skipped_deployment_ids",
+        ):
+            kw.pop(consumed, None)  # consumed here, as LiteLLM's own selection consumes them
+        return healthy
+
+
+def _filter_like_litellm(router, group, healthy, messages, input, kw) -> list[dict]:
+    health = getattr(router, "_filter_health_check_unhealthy_deployments", None)
+    if health is not None:
+        healthy = health(healthy_deployments=healthy, parent_otel_span=None)
+    cooling = _cooling_ids(router, group)
+    if cooling is None:
+        return []
+    healthy = [d for d in healthy if (d.get("model_info") or {}).get("id") not in cooling]
+    blocked = getattr(router, "_filter_blocked_deployments", None)
+    if blocked is not None:
+        healthy = blocked(healthy)
+    pre_call = getattr(router, "_pre_call_checks", None)
+    checks_apply = messages is not None or input is not None
+    if healthy and pre_call and checks_apply and getattr(router, "enable_pre_call_checks", False):
+        healthy = pre_call(
+            model=group,
+            healthy_deployments=healthy,
+            messages=messages,
+            input=input,
+            request_kwargs=kw,
+        )
+    try:
+        from litellm.utils import get_excluded_filtered_deployments, get_order_filtered_deployments
+    except ImportError:
+        return healthy
+    healthy = get_order_filtered_deployments(healthy, target_order=kw.get("_target_order"))
+    excluded = kw.get("_excluded_deployment_ids")
+    if excluded:
+        healthy = get_excluded_filtered_deployments(healthy, excluded_deployment_ids=excluded)
+    skipped = kw.get("_retry_skipped_deployment_ids")
+    if isinstance(skipped, tuple) and skipped:  # a preference: never empties the list
+        ids = tuple(i for i in skipped if isinstance(i, str))
+        healthy = get_excluded_filtered_deployments(healthy, excluded_deployment_ids=ids) or healthy
+    return healthy
+
+
+def _cooling_ids(router, group) -> set[str] | None:
+    """Ids cooling down now, or None when this LiteLLM offers no way to know."""
+    try:
+        from litellm.router_utils.cooldown_handlers import get_cooldown_deployments
+    except ImportError:
+        get_cooldown_deployments = None
+    if get_cooldown_deployments is not None:
+        return set(get_cooldown_deployments(litellm_router_instance=router, parent_otel_span=None))
+    legacy = getattr(router, "_get_healthy_deployments", None)
+    if legacy is None:
+        return None
+    result = legacy(group, None)
+    if not isinstance(result, tuple):
+        return None
+    healthy, everything = result
+    keep = {(d.get("model_info") or {}).get("id") for d in healthy}
+    return {(d.get("model_info") or {}).get("id") for d in everything} - keep
 
 
 def _install(router: Any, strategy: TractionStrategy) -> None:

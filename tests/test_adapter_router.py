@@ -164,6 +164,22 @@ def test_ties_keep_configured_order(make_router, write_snapshot):
     assert served(router, "sync", "tie")[0] == "tie-b"
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_pre_call_checks_still_veto_the_top_ranked_deployment(path, make_router, write_snapshot):
+    """With `enable_pre_call_checks`, a deployment whose context window the request does
+    not fit is never chosen, however well it ranks: on the sync path as on the async."""
+    group = chat_group()
+    top = next(d for d in group if d["model_info"]["id"] == TOP)
+    top["litellm_params"]["model"] = "openai/qwen-tiny-context"  # its own model-info entry
+    top["model_info"]["max_input_tokens"] = 3
+    router = make_router(group, enable_pre_call_checks=True)
+    register(router, snapshot=write_snapshot(MODELS), check_interval=0)
+
+    picks = {served(router, path)[0] for _ in range(3)}
+
+    assert picks == {"chat-llama"}  # the next in the snapshot's ranking, qwen > llama > gemma
+
+
 # 2. Which snapshot model a deployment serves ---------------------------------------
 
 TIER_CASES = {
