@@ -145,6 +145,17 @@ def spike_expr(delta: pl.Expr, median: pl.Expr, mad: pl.Expr, count: pl.Expr) ->
     ).fill_null(False)
 
 
+def spike_possible_expr(delta: pl.Expr, median: pl.Expr, count: pl.Expr) -> pl.Expr:
+    """Whether `spike_expr` could hold whatever the MAD: its scale is never below
+    SPIKE_FLOOR_PCT, so a delta within SPIKE_Z x SPIKE_FLOOR_PCT of the median is never a
+    spike. Lets scoring compute the (costly) MAD only where it can decide anything."""
+    return (
+        (count >= SPIKE_MIN_HISTORY)
+        & delta.is_not_null()
+        & ((delta - median).abs() > SPIKE_Z * SPIKE_FLOOR_PCT)
+    ).fill_null(False)
+
+
 def score_expr(trend_points: pl.Expr, momentum: pl.Expr, delta: pl.Expr, cw: pl.Expr) -> pl.Expr:
     clamped = (delta.fill_nan(None).fill_null(0.0) / 100.0).clip(-DELTA_CLAMP, DELTA_CLAMP)
     return cw * (trend_points + momentum.clip(0.0, 1.0) * MOMENTUM_WEIGHT + clamped * DELTA_WEIGHT)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from ingest.runner import ingest_files
 from scoring import formula
@@ -188,3 +189,46 @@ def test_identity_drops_an_alias_two_models_claim():
     ]
     ident = build_identity(catalog, [])
     assert all("shared/slug" not in aliases for aliases in ident.aliases.values())
+
+
+def _varied_history(seed: int = 7) -> pl.DataFrame:
+    """Many series with growth, decline, spikes, gaps and several readings a day."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for m in range(40):
+        level = rng.uniform(100, 100_000)
+        for day in range(rng.randint(1, 20)):
+            if rng.random() < 0.15:
+                continue  # a missing day
+            level *= rng.uniform(0.7, 1.6) if rng.random() > 0.05 else 5.0  # rare spikes
+            for reading in range(rng.randint(1, 3)):
+                when = NOW - timedelta(days=20 - day, hours=reading * 3)
+                for metric in ("downloads", "likes"):
+                    rows.append(("huggingface", f"org/m{m}", metric, level + reading, when))
+    return pl.DataFrame(
+        rows, schema=["source", "model_id", "metric", "value", "observed_at"], orient="row"
+    )
+
+
+def test_scores_do_not_depend_on_the_order_rows_arrive_in():
+    """A backfill lands old days after new ones: the scores must be the same."""
+    weights = {"huggingface.downloads": 1.0, "huggingface.likes": 0.5}
+    history_ = _varied_history()
+    expected = compute_signals(history_, weights)
+    for seed in (1, 2):
+        shuffled = history_.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert_frame_equal(compute_signals(shuffled, weights), expected, rtol=1e-12)
+    assert expected.height == 80 and expected["confidence"].n_unique() >= 2
+
+
+def test_the_column_sort_fallback_scores_like_the_packed_sort(monkeypatch):
+    """Histories too wide to pack into one integer key take the slower path, same scores."""
+    import scoring.signals as signals
+
+    weights = {"huggingface.downloads": 1.0, "huggingface.likes": 0.5}
+    history_ = _varied_history(seed=11)
+    packed = compute_signals(history_, weights)
+    monkeypatch.setattr(signals, "_MAX_KEY", 1)
+    assert_frame_equal(compute_signals(history_, weights), packed, rtol=1e-12)
