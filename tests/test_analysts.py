@@ -122,3 +122,32 @@ def test_the_readmes_example_sql_answers_on_the_analytics_copy(week):
     with duckdb.connect(str(config.storage.analytics), read_only=True) as con:
         for sql in queries:
             assert con.sql(sql).fetchall(), sql
+
+
+def test_vacuum_thins_old_snapshots_to_one_per_day_with_their_scores(week):
+    """Hourly publishes of a large catalogue would grow without bound: past
+    `snapshot_history_days` only each day's last snapshot (and its scores) stays."""
+    path, config = week
+    old = (NOW - timedelta(days=40)).replace(tzinfo=None)
+    with store.connect(config.storage.database) as con:
+        body = store.scalar(con, "SELECT body FROM snapshots ORDER BY version LIMIT 1")
+        recent = store.scalar(con, "SELECT count(*) FROM snapshots")
+        for version, hour in ((-3, 2), (-2, 8), (-1, 20)):  # three publishes on one old day
+            when = old.replace(hour=hour)
+            con.execute(
+                "INSERT INTO snapshots VALUES (?, ?, ?, ?, 'hash', 'path', ?)",
+                [version, f"old{version}", when, when, body],
+            )
+            con.execute(
+                "INSERT INTO scores VALUES (?, ?, 'x/old', 1, 1.0, 'normal', 'stable', '{}')",
+                [f"old{version}", when],
+            )
+    out = traction("vacuum", config=path)
+    assert out.returncode == 0, out.stderr
+    assert "thinned away 2 snapshots" in out.stdout
+    with store.connect(config.storage.database, read_only=True) as con:
+        kept = store.rows(con, "SELECT version FROM snapshots WHERE version < 0")
+        scores = store.rows(con, "SELECT run_id FROM scores WHERE model_key = 'x/old'")
+        left = store.scalar(con, "SELECT count(*) FROM snapshots WHERE version > 0")
+    assert kept == [(-1,)] and scores == [("old-1",)]  # the day's last, with its scores
+    assert left == recent  # the recent, hourly history is untouched

@@ -165,13 +165,13 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
     config = _config(args)
     try:
         with DataDirLock(config.storage.database):
-            pages, rows = vacuum(config)
+            done = vacuum(config)
     except DataDirLocked as exc:
         print(f"traction: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     print(
-        f"pruned {pages} archived pages; downsampled away {rows} observations older than"
-        f" {config.ingest.downsample_after_days} days (kept one per day)"
+        f"{done} (one observation per day past {config.ingest.downsample_after_days} days,"
+        f" one snapshot per day past {config.ingest.snapshot_history_days} days)"
     )
     return 0
 

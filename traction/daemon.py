@@ -55,11 +55,11 @@ def retention_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
     if fleet is not None and not fleet.is_leader():
         return
     try:
-        pages, rows = vacuum(config)
+        done = vacuum(config)
     except Exception:
         log.exception("retention failed; it runs again tomorrow")
         return
-    log.info("retention: pruned %d archived pages, downsampled away %d observations", pages, rows)
+    log.info("retention: %s", done)
 
 
 def _fleet_for(config: TractionConfig, scheduler: BlockingScheduler, jobs: list[str]) -> Fleet:

@@ -194,12 +194,30 @@ def _run_cycle(
     return report
 
 
-def vacuum(config: TractionConfig) -> tuple[int, int]:
+def vacuum(config: TractionConfig) -> Retention:
     """Apply retention now: prune the raw archive past `archive_retention_days`, keep one
-    observation per series and day past `downsample_after_days`, and give the space back.
-    Returns (archived pages dropped, observations dropped). The caller holds the lock."""
+    observation per series and day past `downsample_after_days` and one snapshot per day
+    past `snapshot_history_days`, and give the space back. The caller holds the lock."""
     with store.connect(config.storage.database) as con:
-        pages = store.prune_archive(con, config.ingest.archive_retention_days)
-        rows = store.downsample(con, config.ingest.downsample_after_days)
+        done = Retention(
+            pages=store.prune_archive(con, config.ingest.archive_retention_days),
+            observations=store.downsample(con, config.ingest.downsample_after_days),
+            snapshots=store.thin_snapshots(con, config.ingest.snapshot_history_days),
+        )
         con.execute("CHECKPOINT")
-    return pages, rows
+    return done
+
+
+@dataclass
+class Retention:
+    """What one retention pass removed."""
+
+    pages: int
+    observations: int
+    snapshots: int
+
+    def __str__(self) -> str:
+        return (
+            f"pruned {self.pages} archived pages; downsampled away {self.observations}"
+            f" observations; thinned away {self.snapshots} snapshots"
+        )
