@@ -162,7 +162,7 @@ class IngestConfig(_Section):
         default=90, ge=1, description="`traction vacuum` keeps one observation per day past this"
     )
     snapshot_history_days: int = Field(
-        default=14,
+        default=7,
         ge=1,
         description="published snapshots (and their scores) older than this are thinned to"
         " the last of each day",
