@@ -76,17 +76,14 @@ def load_identity(con: duckdb.DuckDBPyConnection, config: TractionConfig, observ
     return build_identity(catalog, observed, config.identity.aliases)
 
 
-def build_snapshot(
-    con: duckdb.DuckDBPyConnection,
-    config: TractionConfig,
-    now: datetime | None = None,
-    min_version: int = 1,
-) -> Snapshot:
-    """Score everything stored up to `now` and assemble (but do not publish) a snapshot.
+def score_at(
+    con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime
+) -> list[dict]:
+    """Every model as a publish at `now` would rank it, from the facts observed by then.
 
-    Its version follows this database's last one, or `min_version` if that is higher (in a
-    fleet, a new leader numbers after the fleet's snapshot, not its own old ones)."""
-    now = _aware(now or datetime.now(timezone.utc))
+    The one scoring path: publishing, `traction score --as-of` and the backtest all call
+    it, so what the backtest measures is what routers would have been sent."""
+    now = _aware(now)
     history = load_history(con, now)
     signals = compute_signals(history, config.scoring.metric_weights)
     observed = sorted(
@@ -103,9 +100,21 @@ def build_snapshot(
         " ORDER BY 1, 2, 3",
         [store.naive_utc(now)],
     )
-    scored = score_models(
-        list(signals.iter_rows(named=True)), prices, identity, config.scoring, now
-    )
+    return score_models(list(signals.iter_rows(named=True)), prices, identity, config.scoring, now)
+
+
+def build_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    config: TractionConfig,
+    now: datetime | None = None,
+    min_version: int = 1,
+) -> Snapshot:
+    """Score everything stored up to `now` and assemble (but do not publish) a snapshot.
+
+    Its version follows this database's last one, or `min_version` if that is higher (in a
+    fleet, a new leader numbers after the fleet's snapshot, not its own old ones)."""
+    now = _aware(now or datetime.now(timezone.utc))
+    scored = score_at(con, config, now)
     version = store.scalar(con, "SELECT coalesce(max(version), 0) FROM snapshots")
     body = {
         "contract_version": CONTRACT_VERSION,
