@@ -206,6 +206,36 @@ class BalancedWeights(_Section):
 
 
 class ScoringConfig(_Section):
+    formula: Literal["traction", "wzrd"] = Field(
+        default="traction",
+        description="`traction`: expected growth ranked among peers (scoring/growth.py);"
+        " `wzrd`: litellm-wzrd-momentum 0.1.0's threshold formula (scoring/formula.py)",
+    )
+    growth_windows: list[int] = Field(
+        default_factory=lambda: [3, 7],
+        min_length=1,
+        description="days over which the traction formula measures growth (averaged)",
+    )
+    growth_windows_by_metric: dict[str, list[int]] = Field(
+        default_factory=lambda: {"huggingface.likes": [7, 14], "github.stars": [7, 14]},
+        description="source.metric -> windows; cumulative counts need longer ones",
+    )
+    horizon_days: int = Field(
+        default=7, ge=1, le=90, description="the traction formula's growth is expected over"
+    )
+    young_model_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="models younger than this (Hugging Face createdAt) get the age term",
+    )
+    unrefreshed_share: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="a capture in which this share of a source's series repeat their last"
+        " value is `not refreshed`, left out of growth",
+    )
     stale_after: int = Field(
         default=6 * 3600, ge=60, description="seconds a snapshot stays fresh after it is generated"
     )
@@ -241,13 +271,28 @@ class ScoringConfig(_Section):
     metric_weights: dict[str, float] = Field(
         default_factory=lambda: {
             "huggingface.downloads": 1.0,
-            "huggingface.likes": 0.5,
+            "huggingface.likes": 1.0,
             "huggingface.trending_score": 0.5,
             "github.stars": 0.5,
             "openrouter_rankings.total_tokens": 1.0,
             "wzrd.momentum": 1.0,
         }
     )
+
+    @field_validator("growth_windows")
+    @classmethod
+    def _positive_windows(cls, value: list[int]) -> list[int]:
+        if any(w < 1 or w > 365 for w in value):
+            raise ValueError("windows are whole days from 1 to 365")
+        return value
+
+    @field_validator("growth_windows_by_metric")
+    @classmethod
+    def _positive_metric_windows(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        for key, windows in value.items():
+            if not windows or any(w < 1 or w > 365 for w in windows):
+                raise ValueError(f"windows for {key!r}: one or more whole days from 1 to 365")
+        return value
 
     @field_validator("metric_weights")
     @classmethod

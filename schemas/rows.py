@@ -57,6 +57,9 @@ class CatalogEntry(BaseModel):
     display_name: str | None = None
     context_length: int | None = None
     alias_target: str | None = None
+    created_at: datetime | None = Field(
+        default=None, description="when the source says the model was created"
+    )
 
 
 class Quarantined(BaseModel):

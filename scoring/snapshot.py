@@ -23,6 +23,7 @@ from schemas.config import TractionConfig
 from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody
 from traction import store
 
+from .growth import growth_signals
 from .identity import build_identity
 from .models import score_models
 from .signals import compute_signals
@@ -47,6 +48,16 @@ def load_history(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pl.DataFram
     return pl.DataFrame(rel)
 
 
+def load_created(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(source, model_id, created_at): when sources say each model was created, for the
+    age term of the traction formula. A creation date does not change, so its latest
+    report stands for every as-of time."""
+    return pl.DataFrame(
+        con.sql("SELECT source, model_id, created_at FROM catalog WHERE created_at IS NOT NULL"),
+        schema={"source": pl.String, "model_id": pl.String, "created_at": pl.Datetime("us")},
+    )
+
+
 def source_freshness(
     con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime
 ) -> dict[str, dict]:
@@ -67,7 +78,8 @@ def load_identity(con: duckdb.DuckDBPyConnection, config: TractionConfig, observ
     catalog = store.rows(
         con,
         "SELECT source, model_id, canonical_slug, hugging_face_id, alias_target FROM catalog"
-        " ORDER BY 1, 2",
+        # Hugging Face rows only date models (created_at); they link no ids.
+        " WHERE source <> 'huggingface' ORDER BY 1, 2",
     )
     if not observed:
         observed = store.rows(
@@ -76,16 +88,17 @@ def load_identity(con: duckdb.DuckDBPyConnection, config: TractionConfig, observ
     return build_identity(catalog, observed, config.identity.aliases)
 
 
-def score_at(
-    con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime
-) -> list[dict]:
+def score_at(con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime) -> list[dict]:
     """Every model as a publish at `now` would rank it, from the facts observed by then.
 
     The one scoring path: publishing, `traction score --as-of` and the backtest all call
     it, so what the backtest measures is what routers would have been sent."""
     now = _aware(now)
     history = load_history(con, now)
-    signals = compute_signals(history, config.scoring.metric_weights)
+    if config.scoring.formula == "wzrd":
+        signals = compute_signals(history, config.scoring.metric_weights)
+    else:
+        signals = growth_signals(history, config.scoring, now, load_created(con))
     observed = sorted(
         set(zip(signals["source"].to_list(), signals["model_id"].to_list(), strict=True))
     )

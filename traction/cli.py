@@ -336,6 +336,67 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return 0 if found["key"] else EXIT_NOT_PUBLISHED
 
 
+def _day(option: str, text: str | None):
+    if text is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise ConfigError(f"{option} {text!r}: expected a date, YYYY-MM-DD") from None
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from . import backtest
+
+    config = _config(args)
+    for option, value in (("--top", args.top), ("--lookback", args.lookback)):
+        if value < 1:
+            raise ConfigError(f"{option} {value}: must be 1 or more")
+    horizons = sorted(set(args.horizon or [7]))
+    if any(h < 1 for h in horizons):
+        raise ConfigError(f"--horizon {min(horizons)}: must be 1 day or more")
+    if args.plot and Path(args.plot).suffix.lower() not in (".svg", ".png"):
+        raise ConfigError(f"--plot {args.plot}: the file name must end in .svg or .png")
+    formulas = args.formula or [config.scoring.formula] + [
+        f for f in ("traction", "wzrd") if f != config.scoring.formula
+    ]
+    options = backtest.Options(
+        horizons=horizons,
+        since=_day("--since", args.since),
+        until=_day("--until", args.until),
+        top=args.top,
+        lookback=args.lookback,
+        formulas=list(dict.fromkeys(formulas)),
+        breakout_metric=args.breakout_metric,
+        breakout_threshold=args.breakout_threshold,
+        seed=args.seed,
+    )
+    if args.model_list:
+        try:
+            options.model_list = backtest.load_model_list(Path(args.model_list))
+        except backtest.BacktestError as exc:
+            raise ConfigError(str(exc)) from None
+    opened = _open_read_only(config)
+    if opened is None:
+        return EXIT_NOT_PUBLISHED
+    try:
+        with opened as con:
+            result = backtest.run(con, config, options)
+    except backtest.BacktestError as exc:
+        print(f"traction: {exc}", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+    if args.plot:
+        from .backtest_plot import write_plot
+
+        write_plot(result, Path(args.plot))
+    print(json.dumps(result, indent=1) if args.json else backtest.render(result))
+    if args.plot and not args.json:
+        print(f"chart: {args.plot}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .status import collect, render_json, render_text
 
@@ -487,6 +548,56 @@ def build_parser() -> argparse.ArgumentParser:
 
     vacuum = sub.add_parser("vacuum", help="apply retention: prune the archive, downsample")
     vacuum.set_defaults(func=cmd_vacuum)
+
+    backtest = sub.add_parser(
+        "backtest",
+        help="score the stored history as of each day and measure each ranking against"
+        " what happened next, beside baselines",
+    )
+    backtest.add_argument(
+        "--horizon",
+        type=int,
+        action="append",
+        metavar="DAYS",
+        help="days of future each ranking is judged on (repeatable; default 7)",
+    )
+    backtest.add_argument("--since", metavar="DATE", help="first as-of day (default: the first)")
+    backtest.add_argument("--until", metavar="DATE", help="last as-of day (default: the last)")
+    backtest.add_argument("--top", type=int, default=20, help="N of precision@N and latency")
+    backtest.add_argument(
+        "--lookback", type=int, default=7, help="days of the trailing-growth baselines"
+    )
+    backtest.add_argument(
+        "--formula",
+        action="append",
+        choices=["traction", "wzrd"],
+        help="scoring formula(s) to measure (default: both, the configured one first)",
+    )
+    backtest.add_argument(
+        "--model-list",
+        metavar="CONFIG.yaml",
+        help="a LiteLLM config: also measure how often each group's top deployment was"
+        " the one whose model gained most",
+    )
+    backtest.add_argument(
+        "--breakout-metric",
+        default="huggingface.downloads",
+        metavar="SOURCE.METRIC",
+        help="what a new model's breakout is measured on (default huggingface.downloads)",
+    )
+    backtest.add_argument(
+        "--breakout-threshold",
+        type=float,
+        default=10_000,
+        metavar="VALUE",
+        help="a breakout is a new model's first day at or above this (default 10000)",
+    )
+    backtest.add_argument("--seed", type=int, default=0, help="of the random baseline")
+    backtest.add_argument("--json", action="store_true", help="every measure, per day")
+    backtest.add_argument(
+        "--plot", metavar="FILE.svg", help="chart of Spearman and turnover per day (.svg/.png)"
+    )
+    backtest.set_defaults(func=cmd_backtest)
 
     status = sub.add_parser("status", help="last run per source and the published snapshot")
     status.add_argument("--json", action="store_true", help="machine-readable output")

@@ -402,6 +402,7 @@ def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> i
                     now,
                     run_id,
                     c.alias_target,
+                    None if c.created_at is None else naive_utc(c.created_at),
                 ]
                 for c in unique
             ],
@@ -409,7 +410,8 @@ def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> i
             " canonical_slug = excluded.canonical_slug, hugging_face_id = excluded.hugging_face_id,"
             " display_name = excluded.display_name, context_length = excluded.context_length,"
             " last_seen_at = excluded.last_seen_at, run_id = excluded.run_id,"
-            " alias_target = excluded.alias_target",
+            " alias_target = excluded.alias_target,"
+            " created_at = coalesce(excluded.created_at, catalog.created_at)",
         )
     if result.prices:
         record_price_changes(con, run_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from schemas.config import HuggingFaceConfig
 from schemas.huggingface import HuggingFaceModel, check_page
-from schemas.rows import Observation, SourceResult
+from schemas.rows import CatalogEntry, Observation, SourceResult
 
 from ..http import PayloadError, SourceClient
 from .common import quarantine
@@ -88,6 +88,11 @@ class HuggingFaceSource:
                     continue
                 seen.add(model.id)
                 result.accepted += 1
+                created = _created(model.created_at)
+                if created is not None:  # the traction formula's age term reads it
+                    result.catalog.append(
+                        CatalogEntry(source=self.name, model_id=model.id, created_at=created)
+                    )
                 for field, metric in METRICS.items():
                     value = getattr(model, field)
                     if value is not None:
@@ -102,6 +107,18 @@ class HuggingFaceSource:
                         )
         result.records_fetched = index
         return result
+
+
+def _created(text: str | None) -> datetime | None:
+    """`createdAt` as an aware time; None when absent or not a time (it only informs the
+    age term, so a malformed one costs that term, not the record)."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _next_link(header: str | None) -> str | None:

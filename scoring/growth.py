@@ -1,0 +1,325 @@
+"""The default score (`scoring.formula = "traction"`): expected growth, ranked among peers.
+
+Chosen with `traction backtest` on real daily Hugging Face captures, against the
+one-line baselines, on both halves of the days (README, "The score"). For each weighted
+(source, metric) series, from its daily values (each day's last observation):
+
+    rate_w     = (ln(1 + v_end) - ln(1 + v_start)) / (end - start) over the last w days
+                 (start = the series' first day within the window; 0 with one day only)
+    age term   = ln(min(age + H, R) / min(max(age, 1), R)) for a model `age` days old
+                 (Hugging Face `createdAt`; 0 when unknown or older than R)
+    expected   = H x mean over the windows of rate_w + age term
+    percentile = rank of `expected` among the series the source listed on its latest day,
+                 0 (least) .. 1 (most), ties averaged
+    signal     = 4 x (percentile - 0.5)                 (-2 .. 2; 0 is the median model)
+
+Why each part:
+* logs, so a model going from 10k to 20k downloads counts as much as one going from 1M
+  to 2M, and a 0 -> N jump (a brand-new model) is a large finite number, not a division
+  by zero or "insufficient history";
+* percentiles per metric, so downloads, likes, stars and token volumes, whose growth
+  differs by orders of magnitude, all count (the WZRD formula's thresholds made likes a
+  constant), and one day's outlier moves a model by a rank, not by a fixed point;
+* short and long windows (`scoring.growth_windows`, per metric in
+  `growth_windows_by_metric`): rolling counts (downloads) move with current demand,
+  cumulative counts (likes, stars) change by a few units a day and need longer windows to
+  tell growth from noise; averaging windows also keeps the top of the ranking stable;
+* the age term: Hugging Face `downloads` is a rolling 30-day count, so a model younger
+  than R = `scoring.young_model_days` keeps growing while its window fills, and young
+  models gain likes fastest: a model released this week is a breakout from its first day;
+* not refreshed is not flat: Hugging Face refreshes its counts about once a day at
+  varying times, so a capture in which at least `scoring.unrefreshed_share` of a
+  source's series repeat their previous value exactly is left out of growth (the next
+  capture then carries two days of change over two days, not one). Such a capture still
+  confirms the series, so its age (and decay) is measured from it: an identical repeated
+  capture does not move a score;
+* a model the source no longer lists has no signal from it (it is gone at that time).
+
+Confidence (from days of history) is reported, not multiplied in: a new model with a
+strong signal must rank at once, and a model with one day of history has no growth yet,
+so it sits at the median (0), not below every flat model. Trend labels for people come
+from the percentile: surging (top 10 %), accelerating (next 20 %), stable, decelerating
+(bottom 30 % to 10 %), cooling (bottom 10 %).
+
+In the snapshot's components: `velocity` is `expected / H` (log growth per day, the age
+term included), `delta_pct` the last refreshed day-over-day change in %, `momentum` the
+percentile and `score` the signal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import polars as pl
+
+from schemas.config import ScoringConfig
+
+from . import formula
+from .signals import KEYS, SIGNAL_SCHEMA, WZRD, weighted_pairs, wzrd_signals
+
+SIGNAL_SPAN = 4.0  # signal = SIGNAL_SPAN x (percentile - 0.5)
+# Fewer series than this in a capture and "nearly all repeated" says nothing.
+MIN_SERIES_FOR_REFRESH_CHECK = 5
+
+# Percentile floors of the trend labels, checked in order.
+TREND_PERCENTILES: list[tuple[str, float]] = [
+    ("surging", 0.9),
+    ("accelerating", 0.7),
+    ("stable", 0.3),
+    ("decelerating", 0.1),
+]
+
+
+def trend_of(percentile: float | None) -> str:
+    if percentile is None:
+        return "insufficient_history"
+    for label, floor in TREND_PERCENTILES:
+        if percentile >= floor:
+            return label
+    return "cooling"
+
+
+def age_term(age_days: float | None, horizon: float, window: float) -> float:
+    """Expected log growth over `horizon` days from a rolling `window` still filling."""
+    import math
+
+    if age_days is None or age_days >= window:
+        return 0.0
+    age = max(age_days, 1.0)
+    return math.log(min(age + horizon, window) / min(age, window))
+
+
+def _trend_expr(percentile: pl.Expr) -> pl.Expr:
+    expr = pl.when(percentile.is_null()).then(pl.lit("insufficient_history"))
+    for label, floor in TREND_PERCENTILES:
+        expr = expr.when(percentile >= floor).then(pl.lit(label))
+    return expr.otherwise(pl.lit("cooling"))
+
+
+def _age_term_expr(age: pl.Expr, horizon: float, window: float) -> pl.Expr:
+    clamped = age.clip(lower_bound=1.0)
+    term = (clamped + horizon).clip(upper_bound=window).log() - clamped.clip(
+        upper_bound=window
+    ).log()
+    return pl.when(age.is_null() | (age >= window)).then(0.0).otherwise(term)
+
+
+def _windows(config: ScoringConfig, source: str, metric: str) -> list[int]:
+    return list(config.growth_windows_by_metric.get(f"{source}.{metric}", config.growth_windows))
+
+
+def _daily(history: pl.DataFrame, pairs: list[tuple[str, str, float]]) -> pl.DataFrame:
+    """(source, metric, weight, model_id, day, value, observed_at, pair): each weighted
+    series' last observation of each day it was observed."""
+    frames = []
+    for index, (source, metric, weight) in enumerate(pairs):
+        rows = history.filter((pl.col("source") == source) & (pl.col("metric") == metric))
+        if rows.is_empty():
+            continue
+        frames.append(
+            rows.with_columns(
+                day=pl.col("observed_at").dt.date(),
+                pair=pl.lit(index, dtype=pl.Int32),
+                weight=pl.lit(weight),
+            )
+        )
+    if not frames:
+        return pl.DataFrame()
+    return (
+        pl.concat(frames)
+        .sort("pair", "model_id", "day", "observed_at")
+        .group_by("pair", "model_id", "day", maintain_order=True)
+        .agg(
+            pl.col("source").last(),
+            pl.col("metric").last(),
+            pl.col("weight").last(),
+            pl.col("value").last().cast(pl.Float64),
+            pl.col("observed_at").last(),
+        )
+    )
+
+
+def _refreshed(daily: pl.DataFrame, share: float) -> pl.DataFrame:
+    """`daily` without the captures (pair, day) in which at least `share` of the series
+    seen the day before repeat their value exactly: the source did not refresh them."""
+    series = ["pair", "model_id"]
+    flagged = daily.with_columns(
+        same=(pl.col("value") == pl.col("value").shift(1).over(series)),
+    )
+    stale = (
+        flagged.filter(pl.col("same").is_not_null())
+        .group_by("pair", "day")
+        .agg(share=pl.col("same").mean(), n=pl.len())
+        .filter((pl.col("n") >= MIN_SERIES_FOR_REFRESH_CHECK) & (pl.col("share") >= share))
+        .select("pair", "day")
+    )
+    return daily.join(stale, on=["pair", "day"], how="anti")
+
+
+def growth_signals(
+    history: pl.DataFrame,
+    config: ScoringConfig,
+    now: datetime,
+    created: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every weighted signal in `SIGNAL_SCHEMA`, scored with the traction formula.
+
+    `created`: (source, model_id, created_at) for the age term; `now` is the as-of time
+    (ages are measured to it)."""
+    if history.is_empty():
+        return pl.DataFrame(schema=SIGNAL_SCHEMA)
+    pairs = weighted_pairs(config.metric_weights)
+    daily = _daily(history, pairs)
+    parts: list[pl.DataFrame] = []
+    if not daily.is_empty():
+        parts.append(_score_series(daily, config, now, created))
+    wzrd_weight = float(config.metric_weights.get(f"{WZRD}.momentum", 0.0))
+    if wzrd_weight > 0:
+        wzrd = wzrd_signals(history).with_columns(weight=pl.lit(wzrd_weight)).collect()
+        if not wzrd.is_empty():
+            parts.append(
+                wzrd.with_columns(
+                    score=formula.score_expr(
+                        pl.col("trend_points"),
+                        pl.col("momentum"),
+                        pl.col("delta_pct"),
+                        pl.col("confidence_weight"),
+                    )
+                ).select(list(SIGNAL_SCHEMA))
+            )
+    if not parts:
+        return pl.DataFrame(schema=SIGNAL_SCHEMA)
+    return pl.concat(parts, how="vertical_relaxed").select(list(SIGNAL_SCHEMA)).sort(KEYS)
+
+
+def _score_series(
+    daily: pl.DataFrame, config: ScoringConfig, now: datetime, created: pl.DataFrame | None
+) -> pl.DataFrame:
+    series = ["pair", "model_id"]
+    horizon = float(config.horizon_days)
+    # What each series was last confirmed at, and whether its source still lists it.
+    seen = daily.group_by(series).agg(
+        pl.col("source").first(),
+        pl.col("metric").first(),
+        pl.col("weight").first(),
+        history_days=pl.len().cast(pl.Int64),
+        last_day=pl.col("day").max(),
+        last_observed_at=pl.col("observed_at").max(),
+        value=pl.col("value").last(),
+    )
+    latest = daily.group_by("pair").agg(pair_day=pl.col("day").max())
+    seen = seen.join(latest, on="pair").filter(pl.col("last_day") == pl.col("pair_day"))
+
+    kept = _refreshed(daily, config.unrefreshed_share).join(
+        seen.select(series), on=series, how="semi"
+    )
+    ends = kept.group_by(series).agg(
+        end_day=pl.col("day").max(),
+        end_value=pl.col("value").last(),
+        prev_value=pl.col("value").slice(-2, 1).first(),
+        prev_day=pl.col("day").slice(-2, 1).first(),
+        kept_days=pl.len(),
+    )
+    kept = kept.join(ends, on=series)
+    all_windows = sorted(
+        {w for s, m, _ in weighted_pairs(config.metric_weights) for w in _windows(config, s, m)}
+    )
+    rates = []
+    for window in all_windows:
+        start = (
+            kept.filter(pl.col("day") >= pl.col("end_day") - pl.duration(days=window))
+            .group_by(series)
+            .agg(
+                start_value=pl.col("value").first(),
+                span=(pl.col("end_day").first() - pl.col("day").first()).dt.total_days(),
+                end_value=pl.col("end_value").first(),
+            )
+            .select(
+                *series,
+                window=pl.lit(window),
+                rate=pl.when(pl.col("span") > 0)
+                .then(
+                    (pl.col("end_value").clip(0).log1p() - pl.col("start_value").clip(0).log1p())
+                    / pl.col("span")
+                )
+                .otherwise(0.0),
+            )
+        )
+        rates.append(start)
+    wanted = pl.DataFrame(
+        [
+            {"pair": index, "window": w}
+            for index, (s, m, _) in enumerate(weighted_pairs(config.metric_weights))
+            for w in _windows(config, s, m)
+        ],
+        schema={"pair": pl.Int32, "window": pl.Int32},
+    )
+    rate = (
+        pl.concat(rates)
+        .with_columns(pl.col("window").cast(pl.Int32))
+        .join(wanted, on=["pair", "window"], how="semi")
+        .group_by(series)
+        .agg(rate=pl.col("rate").mean())
+    )
+    scored = seen.join(rate, on=series, how="left").join(ends, on=series, how="left")
+    now_naive = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+    if created is not None and not created.is_empty():
+        ages = created.select(
+            "source",
+            "model_id",
+            age=(
+                pl.lit(now_naive) - pl.col("created_at").cast(pl.Datetime("us"))
+            ).dt.total_seconds()
+            / 86400.0,
+        ).unique(subset=["source", "model_id"], keep="last")
+        scored = scored.join(ages, on=["source", "model_id"], how="left")
+    else:
+        scored = scored.with_columns(age=pl.lit(None, dtype=pl.Float64))
+    young = _age_term_expr(pl.col("age"), horizon, float(config.young_model_days))
+    expected = horizon * pl.col("rate").fill_null(0.0) + young
+    scored = scored.with_columns(expected=expected).with_columns(
+        percentile=(
+            (pl.col("expected").rank("average").over("pair") - 1)
+            / (pl.len().over("pair") - 1).clip(lower_bound=1)
+        ).cast(pl.Float64)
+    )
+    single = pl.len().over("pair") == 1
+    delta = (
+        pl.when(
+            pl.col("prev_value").is_not_null()
+            & (pl.col("kept_days") > 1)
+            & (pl.col("prev_value") > 0)
+        )
+        .then(
+            (pl.col("end_value") - pl.col("prev_value"))
+            / pl.col("prev_value")
+            / (pl.col("end_day") - pl.col("prev_day")).dt.total_days()
+            * 100.0
+        )
+        .otherwise(None)
+    )
+    return scored.with_columns(
+        percentile=pl.when(single).then(0.5).otherwise(pl.col("percentile")),
+    ).select(
+        "source",
+        "model_id",
+        "metric",
+        "value",
+        velocity=pl.col("expected") / horizon,
+        delta_pct=delta,
+        trend=_trend_expr(pl.col("percentile")),
+        trend_points=_trend_expr(pl.col("percentile")).replace_strict(
+            formula.TREND_POINTS, return_dtype=pl.Float64
+        ),
+        momentum=pl.col("percentile"),
+        confidence=formula.confidence_expr(pl.col("history_days")),
+        confidence_weight=formula.confidence_expr(pl.col("history_days")).replace_strict(
+            formula.CONFIDENCE_WEIGHT, return_dtype=pl.Float64
+        ),
+        history_days="history_days",
+        raw_delta_pct=delta,
+        spike=pl.lit(False),
+        last_observed_at=pl.col("last_observed_at").cast(pl.Datetime("us")),
+        weight="weight",
+        score=SIGNAL_SPAN * (pl.col("percentile") - 0.5),
+    )
