@@ -48,6 +48,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from schemas.config import ScoringConfig  # noqa: E402
 from scoring.formula import (  # noqa: E402
     CONFIDENCE_WEIGHT,
     MOMENTUM_WINDOW,
@@ -58,6 +59,7 @@ from scoring.formula import (  # noqa: E402
     signal_score,
     trend_of,
 )
+from scoring.growth import growth_signals  # noqa: E402
 from scoring.signals import KEYS, WZRD, compute_signals  # noqa: E402
 from scoring.snapshot import load_history  # noqa: E402
 from traction import store  # noqa: E402
@@ -69,6 +71,7 @@ WEIGHTS: dict[str, float] = {
     "github.stars": 0.5,
     "github.forks": 0.0,  # stored but unweighted: both sides must leave it out
 }
+GROWTH_CONFIG = ScoringConfig(metric_weights=WEIGHTS)  # the default formula's other settings
 # (source, metric, median starting value, whether the value is a count)
 METRICS: list[tuple[str, str, float, bool]] = [
     ("huggingface", "downloads", 20_000.0, True),
@@ -371,6 +374,7 @@ def main() -> int:
     header = (
         f"{'rows':>10} {'series':>8} {'read s':>7} {'polars s':>9} {'polars rows/s':>14} "
         f"{'python s':>9} {'runs':>4} {'python rows/s':>14} {'speed-up':>9}"
+        f" {'traction s':>10} {'vs wzrd':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -392,12 +396,21 @@ def main() -> int:
             for line in problems:
                 print(f"  {line}", file=sys.stderr)
             return 2
+        # The default formula (scoring/growth.py) on the same frame, beside WZRD's polars.
+        now = history["observed_at"].max()
+        tr_s, tr_out = best_of(
+            args.repeat, lambda h=history, t=now: growth_signals(h, GROWTH_CONFIG, t)
+        )
+        if not growth_signals(reordered, GROWTH_CONFIG, now).equals(tr_out):
+            print(f"MISMATCH at {size} rows: traction formula depends on row order")
+            return 2
         same, total = bit_identical(got, py_out)
         exact, compared = exact + same, compared + total
         results.append((size, pl_s, py_s))
         print(
             f"{size:>10,} {len(got):>8,} {read_s:>7.3f} {pl_s:>9.3f} {size / pl_s:>14,.0f} "
             f"{py_s:>9.3f} {py_runs:>4} {size / py_s:>14,.0f} {py_s / pl_s:>8.1f}x"
+            f" {tr_s:>10.3f} {tr_s / pl_s:>6.1f}x"
         )
         largest = py_out
     print(

@@ -55,7 +55,7 @@ import polars as pl
 from schemas.config import ScoringConfig
 
 from . import formula
-from .signals import KEYS, SIGNAL_SCHEMA, WZRD, weighted_pairs, wzrd_signals
+from .signals import KEYS, SIGNAL_SCHEMA, WZRD, _daily_values, weighted_pairs, wzrd_signals
 
 SIGNAL_SPAN = 4.0  # signal = SIGNAL_SPAN x (percentile - 0.5)
 # Fewer series than this in a capture and "nearly all repeated" says nothing.
@@ -109,42 +109,30 @@ def _windows(config: ScoringConfig, source: str, metric: str) -> list[int]:
 
 
 def _daily(history: pl.DataFrame, pairs: list[tuple[str, str, float]]) -> pl.DataFrame:
-    """(source, metric, weight, model_id, day, value, observed_at, pair): each weighted
-    series' last observation of each day it was observed."""
-    frames = []
-    for index, (source, metric, weight) in enumerate(pairs):
-        rows = history.filter((pl.col("source") == source) & (pl.col("metric") == metric))
-        if rows.is_empty():
-            continue
-        frames.append(
-            rows.with_columns(
-                day=pl.col("observed_at").dt.date(),
-                pair=pl.lit(index, dtype=pl.Int32),
-                weight=pl.lit(weight),
-            )
-        )
-    if not frames:
-        return pl.DataFrame()
-    return (
-        pl.concat(frames)
-        .sort("pair", "model_id", "day", "observed_at")
-        .group_by("pair", "model_id", "day", maintain_order=True)
-        .agg(
-            pl.col("source").last(),
-            pl.col("metric").last(),
-            pl.col("weight").last(),
-            pl.col("value").last().cast(pl.Float64),
-            pl.col("observed_at").last(),
-        )
+    """(series, pair, day, row, value, observed_at): each weighted series' last
+    observation of each day, sorted by series and day. A series is one (pair, model id) as
+    a small integer, found with the same packed sort `scoring.signals` uses, so that
+    everything after is grouping on integers, not strings."""
+    daily, models = _daily_values(history, pairs)
+    if daily.is_empty():
+        return daily
+    at = history["observed_at"].rechunk().gather(daily["row"])
+    return daily.select(
+        "series",
+        "row",
+        "value",
+        pair=(pl.col("series") // models).cast(pl.Int32),
+        observed_at=at,
+        day=at.dt.date(),
     )
 
 
 def _refreshed(daily: pl.DataFrame, share: float) -> pl.DataFrame:
     """`daily` without the captures (pair, day) in which at least `share` of the series
     seen the day before repeat their value exactly: the source did not refresh them."""
-    series = ["pair", "model_id"]
+    same_series = pl.col("series") == pl.col("series").shift(1)
     flagged = daily.with_columns(
-        same=(pl.col("value") == pl.col("value").shift(1).over(series)),
+        same=pl.when(same_series).then(pl.col("value") == pl.col("value").shift(1)),
     )
     stale = (
         flagged.filter(pl.col("same").is_not_null())
@@ -153,7 +141,9 @@ def _refreshed(daily: pl.DataFrame, share: float) -> pl.DataFrame:
         .filter((pl.col("n") >= MIN_SERIES_FOR_REFRESH_CHECK) & (pl.col("share") >= share))
         .select("pair", "day")
     )
-    return daily.join(stale, on=["pair", "day"], how="anti")
+    if stale.is_empty():
+        return daily
+    return daily.join(stale, on=["pair", "day"], how="anti", maintain_order="left")
 
 
 def growth_signals(
@@ -172,7 +162,7 @@ def growth_signals(
     daily = _daily(history, pairs)
     parts: list[pl.DataFrame] = []
     if not daily.is_empty():
-        parts.append(_score_series(daily, config, now, created))
+        parts.append(_score_series(daily, history, pairs, config, now, created))
     wzrd_weight = float(config.metric_weights.get(f"{WZRD}.momentum", 0.0))
     if wzrd_weight > 0:
         wzrd = wzrd_signals(history).with_columns(weight=pl.lit(wzrd_weight)).collect()
@@ -193,49 +183,65 @@ def growth_signals(
 
 
 def _score_series(
-    daily: pl.DataFrame, config: ScoringConfig, now: datetime, created: pl.DataFrame | None
+    daily: pl.DataFrame,
+    history: pl.DataFrame,
+    pairs: list[tuple[str, str, float]],
+    config: ScoringConfig,
+    now: datetime,
+    created: pl.DataFrame | None,
 ) -> pl.DataFrame:
-    series = ["pair", "model_id"]
+    series = ["series"]
     horizon = float(config.horizon_days)
     # What each series was last confirmed at, and whether its source still lists it.
-    seen = daily.group_by(series).agg(
-        pl.col("source").first(),
-        pl.col("metric").first(),
-        pl.col("weight").first(),
+    seen = daily.group_by("series", maintain_order=True).agg(
+        pl.col("pair").first(),
         history_days=pl.len().cast(pl.Int64),
-        last_day=pl.col("day").max(),
-        last_observed_at=pl.col("observed_at").max(),
+        last_day=pl.col("day").last(),
+        last_observed_at=pl.col("observed_at").last(),
         value=pl.col("value").last(),
+        row=pl.col("row").last(),
     )
-    latest = daily.group_by("pair").agg(pair_day=pl.col("day").max())
+    latest = seen.group_by("pair").agg(pair_day=pl.col("last_day").max())
     seen = seen.join(latest, on="pair").filter(pl.col("last_day") == pl.col("pair_day"))
+    by_pair = pl.DataFrame(
+        {
+            "pair": list(range(len(pairs))),
+            "source": [p[0] for p in pairs],
+            "metric": [p[1] for p in pairs],
+            "weight": [p[2] for p in pairs],
+        },
+        schema={"pair": pl.Int32, "source": pl.String, "metric": pl.String, "weight": pl.Float64},
+    )
+    seen = seen.join(by_pair, on="pair").with_columns(
+        model_id=history["model_id"].gather(seen["row"])
+    )
 
     kept = _refreshed(daily, config.unrefreshed_share).join(
-        seen.select(series), on=series, how="semi"
+        seen.select(series), on=series, how="semi", maintain_order="left"
     )
-    ends = kept.group_by(series).agg(
-        end_day=pl.col("day").max(),
+    ends = kept.group_by(series, maintain_order=True).agg(
+        end_day=pl.col("day").last(),
         end_value=pl.col("value").last(),
         prev_value=pl.col("value").slice(-2, 1).first(),
         prev_day=pl.col("day").slice(-2, 1).first(),
         kept_days=pl.len(),
     )
-    kept = kept.join(ends, on=series)
-    all_windows = sorted(
-        {w for s, m, _ in weighted_pairs(config.metric_weights) for w in _windows(config, s, m)}
-    )
+    kept = kept.join(ends.select("series", "end_day", "end_value"), on=series)
+    all_windows = sorted({w for s, m, _ in pairs for w in _windows(config, s, m)})
     rates = []
     for window in all_windows:
         start = (
             kept.filter(pl.col("day") >= pl.col("end_day") - pl.duration(days=window))
             .group_by(series)
             .agg(
+                pl.col("pair").first(),
                 start_value=pl.col("value").first(),
                 span=(pl.col("end_day").first() - pl.col("day").first()).dt.total_days(),
                 end_value=pl.col("end_value").first(),
             )
             .select(
                 *series,
+                "pair",
                 window=pl.lit(window),
                 rate=pl.when(pl.col("span") > 0)
                 .then(
@@ -249,7 +255,7 @@ def _score_series(
     wanted = pl.DataFrame(
         [
             {"pair": index, "window": w}
-            for index, (s, m, _) in enumerate(weighted_pairs(config.metric_weights))
+            for index, (s, m, _) in enumerate(pairs)
             for w in _windows(config, s, m)
         ],
         schema={"pair": pl.Int32, "window": pl.Int32},

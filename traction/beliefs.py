@@ -91,18 +91,25 @@ def render_explanation(snapshot: Snapshot, model: ModelScore) -> str:
         ),
         f"confidence {model.confidence} ({model.confidence_weight:.2f}), trend {model.trend}",
         "",
-        f"  {'source.metric':<34} {'value':>14} {'delta%':>8} {'trend':<13} {'mom.':>5} "
-        f"{'conf':<12} {'days':>4} {'age':>6} {'decay':>5} {'weight':>6} {'score':>7}",
+        f"  {'source.metric':<34} {'value':>14} {'velocity':>9} {'delta%':>8} {'trend':<13}"
+        f" {'mom.':>5} {'conf':<12} {'days':>4} {'age':>6} {'decay':>5} {'weight':>6}"
+        f" {'score':>7}",
     ]
     for c in model.components:
         delta = "-" if c.delta_pct is None else f"{c.delta_pct:.1f}"
         if c.spike:
             delta += "*"
+        velocity = "-" if c.velocity is None else f"{c.velocity:.3g}"
         lines.append(
-            f"  {c.source + '.' + c.metric:<34} {c.value:>14.1f} {delta:>8} {c.trend:<13} "
-            f"{c.momentum:>5.2f} {c.confidence:<12} {c.history_days:>4} "
-            f"{c.age_seconds / 3600:>5.0f}h {c.decay:>5.2f} {c.weight:>6.2f} {c.score:>7.3f}"
+            f"  {c.source + '.' + c.metric:<34} {c.value:>14.1f} {velocity:>9} {delta:>8}"
+            f" {c.trend:<13} {c.momentum:>5.2f} {c.confidence:<12} {c.history_days:>4}"
+            f" {c.age_seconds / 3600:>5.0f}h {c.decay:>5.2f} {c.weight:>6.2f} {c.score:>7.3f}"
         )
+    lines.append(
+        "  (traction formula: velocity = expected log growth per day, age term included;"
+        " mom. = percentile among the source's models. wzrd formula: change per day, and"
+        " the logistic of the mean daily delta)"
+    )
     if any(c.spike for c in model.components):
         lines.append("  * a jump far outside the series' history, damped until confirmed")
     if model.prices:

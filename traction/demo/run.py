@@ -187,8 +187,8 @@ def print_ranking(snapshot_path: Path) -> None:
         rows.append((model.score if model else 0.0, -index, deployment, model, price))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
     print(
-        f"ranking for LiteLLM model group {GROUP!r} (score = trend + momentum*0.3 + delta*0.25, "
-        "confidence-weighted):"
+        f"ranking for LiteLLM model group {GROUP!r} (score: each signal's expected growth,"
+        " ranked among peers, -2..2; weighted over signals):"
     )
     print(
         f"  {'#':<2} {'deployment id':<15} {'model':<46} {'score':>7} {'trend':<13} "
