@@ -150,6 +150,10 @@ def test_score_as_of_writes_nothing(history: Cli, config: TractionConfig):
         (["score", "--as-of", "2026-13-01"], "--as-of"),
         (["snapshot", "show", "--at", "yesterday"], "--at"),
         (["explain", "qwen/qwen3.5-9b", "--at", "last tuesday"], "--at"),
+        (
+            ["ingest", "--source", "openrouter", "--from-file", "x.json", "--observed-at", "1st"],
+            "--observed-at",
+        ),
     ],
 )
 def test_a_bad_time_is_one_line_naming_the_option_and_exit_2(history: Cli, args, option):

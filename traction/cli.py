@@ -198,6 +198,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from . import store
 
     config = _config(args)
+    ok, when = _time_option("--observed-at", args.observed_at)  # before the database opens
+    if not ok:
+        return EXIT_CONFIG
     with store.connect(config.storage.database) as con:
         if args.replay:
             try:
@@ -209,11 +212,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             if not args.source or len(args.source) != 1:
                 print("traction: --from-file needs exactly one --source", file=sys.stderr)
                 return EXIT_CONFIG
-            when = None
-            if args.observed_at:
-                when = datetime.fromisoformat(args.observed_at.replace("Z", "+00:00"))
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=timezone.utc)
             outcomes = [ingest_files(con, config, args.source[0], args.from_file, when)]
         else:
             try:
