@@ -295,3 +295,12 @@ def test_catalog_seen_times_are_the_observed_times_in_any_ingest_order(
         ("acme/beta", "acme/beta", None, "Acme: Beta", 131072, None, nov(5, 8), nov(5, 8)),
         ("acme/retired", "acme/retired", None, "Acme: Retired", 131072, None, nov(1, 8), nov(1, 8)),
     ]
+
+
+def test_a_negative_top_is_refused_naming_the_option(history: Cli, capsys):
+    """`--top -2` would slice from the end of the ranking (and count "more" wrongly)."""
+    for args in (["score"], ["snapshot", "show"]):
+        with pytest.raises(SystemExit) as exit_:  # argparse's own exit, with usage
+            history(*args, "--top", "-2")
+        assert exit_.value.code == EXIT_CONFIG
+        assert "argument --top: '-2' is not a whole number >= 0" in capsys.readouterr().err
