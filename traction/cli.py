@@ -270,9 +270,9 @@ def _time_option(option: str, text: str | None) -> tuple[bool, datetime | None]:
 
     if text is None:
         return True, None
-    try:
-        return True, parse_time(text)
-    except ValueError:
+    try:  # in UTC here, so a year-1 time with an offset overflows now, not in a query
+        return True, parse_time(text).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         print(
             f"traction: {option} {text!r} is not an ISO 8601 time"
             " (e.g. 2026-11-20T09:00:00Z; UTC unless a zone is given)",
@@ -309,8 +309,8 @@ def cmd_snapshot_show(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """What a publish at --as-of would hold, scored by the same `score_at` publishing uses,
-    from a read-only connection: nothing is written, so it is safe beside a running worker
-    and for any past time (the facts observed by then, whatever was published)."""
+    from a read-only connection without the data directory's lock: nothing is written, and
+    any past time can be asked (the facts observed by then, whatever was published)."""
     from schemas.snapshot import ModelScore
     from scoring.snapshot import score_at
 
