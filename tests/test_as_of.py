@@ -229,6 +229,7 @@ def openrouter_payload(models: list[dict[str, Any]]) -> dict[str, Any]:
                 "context_length": m.get("context", 131072),
                 "architecture": {"modality": "text->text", "input_modalities": ["text"]},
                 "pricing": {"prompt": "0.0000001", "completion": "0.0000004"},
+                **({"alias_target": {"slug": m["alias"]}} if "alias" in m else {}),
             }
             for m in models
         ]
@@ -238,8 +239,8 @@ def openrouter_payload(models: list[dict[str, Any]]) -> dict[str, Any]:
 # Three dumps of the catalogue; times as --observed-at takes them (one with an offset).
 DUMPS = {
     "2026-11-01T08:00:00Z": [
-        {"id": "acme/alpha", "name": "Acme: Alpha (preview)", "context": 32768},
-        {"id": "acme/retired", "name": "Acme: Retired"},
+        {"id": "acme/alpha", "name": "Acme: Alpha (preview)", "context": 32768, "alias": "x/y"},
+        {"id": "acme/retired", "name": "Acme: Retired", "alias": "acme/alpha"},
     ],
     "2026-11-03T14:00:00+02:00": [  # 12:00 UTC
         {"id": "acme/alpha", "name": "Acme: Alpha", "context": 65536, "hf": "acme/Alpha"},
@@ -297,7 +298,16 @@ def test_catalog_seen_times_are_the_observed_times_in_any_ingest_order(
             nov(5, 8),
         ),
         ("acme/beta", "acme/beta", None, "Acme: Beta", 131072, None, nov(5, 8), nov(5, 8)),
-        ("acme/retired", "acme/retired", None, "Acme: Retired", 131072, None, nov(1, 8), nov(1, 8)),
+        (
+            "acme/retired",
+            "acme/retired",
+            None,
+            "Acme: Retired",
+            131072,
+            "acme/alpha",
+            nov(1, 8),
+            nov(1, 8),
+        ),
     ]
 
 

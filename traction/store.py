@@ -349,7 +349,14 @@ def thin_snapshots(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
 # last_seen_at the latest, and the identity facts (and run_id) those of the newest
 # observation, so back-filling an older dump never overwrites what a newer one said and
 # dumps loaded in any order leave the same table. (SET expressions read the old row.)
-_IDENTITY = ("canonical_slug", "hugging_face_id", "display_name", "context_length", "run_id")
+_NEWEST_WINS = (
+    "canonical_slug",
+    "hugging_face_id",
+    "display_name",
+    "context_length",
+    "alias_target",
+    "run_id",
+)
 CATALOG_UPSERT = (
     "ON CONFLICT (source, model_id) DO UPDATE SET"
     " first_seen_at = least(catalog.first_seen_at, excluded.first_seen_at),"
@@ -357,7 +364,7 @@ CATALOG_UPSERT = (
     + ", ".join(
         f"{column} = CASE WHEN excluded.last_seen_at >= catalog.last_seen_at"
         f" THEN excluded.{column} ELSE catalog.{column} END"
-        for column in (*_IDENTITY, "alias_target")
+        for column in _NEWEST_WINS
     )
 )
 
