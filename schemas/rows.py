@@ -60,6 +60,10 @@ class CatalogEntry(BaseModel):
     created_at: datetime | None = Field(
         default=None, description="when the source says the model was created"
     )
+    # When the source said so: the catalog's first/last seen times come from it, so a
+    # back-fill of an old dump dates the model by the dump, not by the day it was loaded.
+    # None (an entry built without a time) falls back to the run's facts for the model.
+    observed_at: datetime | None = None
 
 
 class Quarantined(BaseModel):

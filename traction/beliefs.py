@@ -16,22 +16,44 @@ from . import store
 
 
 def parse_time(text: str) -> datetime:
-    """ISO 8601; a time without a zone is UTC."""
+    """ISO 8601; a time without a zone is UTC. ValueError if it is not one."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def snapshot_at(con: duckdb.DuckDBPyConnection, at: datetime | None) -> Snapshot | None:
-    """The snapshot in force at `at` (the last one published by then), or the newest."""
+    """The snapshot that describes `at`: the latest with generated_at <= at (the newest
+    version of equal ones), or without `at` the newest published.
+
+    By generated_at, not published_at: a back-filled history (snapshots published today
+    for past days) then answers "what would the router have believed at T", which is what
+    an as-of view is for; by publish time every back-filled day would be invisible."""
     if at is None:
         found = store.rows(con, "SELECT body FROM snapshots ORDER BY version DESC LIMIT 1")
     else:
         found = store.rows(
             con,
-            "SELECT body FROM snapshots WHERE published_at <= ? ORDER BY version DESC LIMIT 1",
+            "SELECT body FROM snapshots WHERE generated_at <= ?"
+            " ORDER BY generated_at DESC, version DESC LIMIT 1",
             [store.naive_utc(at)],
         )
     return Snapshot.model_validate_json(found[0][0]) if found else None
+
+
+def _table(models: list[ModelScore], top: int) -> list[str]:
+    """The ranked rows `snapshot show` and `score` share, so both read the same way."""
+    lines = [
+        f"  {'#':>3} {'model':<48} {'score':>8} {'momentum':>9} {'cost':>6} "
+        f"{'trend':<13} {'confidence':<12}",
+    ]
+    for m in models[:top]:
+        lines.append(
+            f"  {m.rank:>3} {m.key:<48} {m.score:>8.3f} {m.momentum_score:>9.3f} "
+            f"{m.cost_points:>6.2f} {m.trend:<13} {m.confidence:<12}"
+        )
+    if len(models) > top:
+        lines.append(f"  ... {len(models) - top} more (--top N, or --json)")
+    return lines
 
 
 def render_snapshot(snapshot: Snapshot, top: int = 20) -> str:
@@ -44,17 +66,19 @@ def render_snapshot(snapshot: Snapshot, top: int = 20) -> str:
             f"{name} {'STALE' if s.stale else 'fresh'}" for name, s in snapshot.sources.items()
         ),
         "",
-        f"  {'#':>3} {'model':<48} {'score':>8} {'momentum':>9} {'cost':>6} "
-        f"{'trend':<13} {'confidence':<12}",
     ]
-    for m in snapshot.models[:top]:
-        lines.append(
-            f"  {m.rank:>3} {m.key:<48} {m.score:>8.3f} {m.momentum_score:>9.3f} "
-            f"{m.cost_points:>6.2f} {m.trend:<13} {m.confidence:<12}"
-        )
-    if len(snapshot.models) > top:
-        lines.append(f"  ... {len(snapshot.models) - top} more (--top N, or --json)")
-    return "\n".join(lines)
+    return "\n".join(lines + _table(snapshot.models, top))
+
+
+def render_scores(as_of: datetime, policy: str, models: list[ModelScore], top: int = 20) -> str:
+    """`traction score`: the ranking a publish at `as_of` would hold, marked as not
+    published so nobody mistakes it for what routers were sent."""
+    lines = [
+        f"as of {as_of.isoformat()}, policy {policy}, {len(models)} models"
+        " (scored now, not published)",
+        "",
+    ]
+    return "\n".join(lines + _table(models, top))
 
 
 def find_model(snapshot: Snapshot, name: str) -> ModelScore | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from schemas.rows import SourceResult
+from schemas.rows import CatalogEntry, SourceResult
 
 if TYPE_CHECKING:  # ingest imports this module, not the other way round
     from ingest.http import Fetched
@@ -345,6 +345,57 @@ def thin_snapshots(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
         return before - scalar(con, "SELECT count(*) FROM snapshots")
 
 
+# A catalog row spans every observation of the model: first_seen_at the earliest,
+# last_seen_at the latest, and the identity facts (and run_id) those of the newest
+# observation, so back-filling an older dump never overwrites what a newer one said and
+# dumps loaded in any order leave the same table. (SET expressions read the old row.)
+_NEWEST_WINS = (
+    "canonical_slug",
+    "hugging_face_id",
+    "display_name",
+    "context_length",
+    "alias_target",
+    "run_id",
+)
+CATALOG_UPSERT = (
+    "ON CONFLICT (source, model_id) DO UPDATE SET"
+    " first_seen_at = least(catalog.first_seen_at, excluded.first_seen_at),"
+    " last_seen_at = greatest(catalog.last_seen_at, excluded.last_seen_at), "
+    + ", ".join(
+        f"{column} = CASE WHEN excluded.last_seen_at >= catalog.last_seen_at"
+        f" THEN excluded.{column} ELSE catalog.{column} END"
+        for column in _NEWEST_WINS
+    )
+)
+
+
+# A creation date is a fact that does not change: a report without one keeps the one known.
+CATALOG_UPSERT += ", created_at = coalesce(excluded.created_at, catalog.created_at)"
+
+
+def _catalog_rows(
+    result: SourceResult, fallback: datetime
+) -> list[tuple[CatalogEntry, datetime, datetime]]:
+    """One (entry, first seen, last seen) per model, times in naive UTC: an upsert may not
+    touch a row twice. A time is the entry's `observed_at`, else the latest time of the
+    run's facts about the model, else `fallback` (the wall clock). The entry kept is the
+    newest observation, and of equally new ones the last listed."""
+    facts: dict[tuple[str, str], datetime] = {}
+    for fact in (*result.observations, *result.prices):
+        key, at = (fact.source, fact.model_id), naive_utc(fact.observed_at)
+        facts[key] = max(at, facts.get(key, at))
+    found: dict[tuple[str, str], tuple[CatalogEntry, datetime, datetime]] = {}
+    for c in result.catalog:
+        key = (c.source, c.model_id)
+        at = naive_utc(c.observed_at) if c.observed_at else facts.get(key, fallback)
+        if key not in found:
+            found[key] = (c, at, at)
+            continue
+        entry, first, last = found[key]
+        found[key] = (c if at >= last else entry, min(first, at), max(last, at))
+    return list(found.values())
+
+
 def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> int:
     """Write a source run's facts; returns how many were new. Caller owns the transaction."""
     count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM prices)"
@@ -385,8 +436,6 @@ def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> i
         )
     now = utcnow()
     if result.catalog:
-        # One row per model: a source listing a model twice keeps the last.
-        unique = {(c.source, c.model_id): c for c in result.catalog}.values()
         insert_many(
             con,
             "INSERT INTO catalog VALUES",
@@ -398,20 +447,15 @@ def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> i
                     c.hugging_face_id,
                     c.display_name,
                     c.context_length,
-                    now,
-                    now,
+                    first,
+                    last,
                     run_id,
                     c.alias_target,
                     None if c.created_at is None else naive_utc(c.created_at),
                 ]
-                for c in unique
+                for c, first, last in _catalog_rows(result, now)
             ],
-            suffix="ON CONFLICT (source, model_id) DO UPDATE SET"
-            " canonical_slug = excluded.canonical_slug, hugging_face_id = excluded.hugging_face_id,"
-            " display_name = excluded.display_name, context_length = excluded.context_length,"
-            " last_seen_at = excluded.last_seen_at, run_id = excluded.run_id,"
-            " alias_target = excluded.alias_target,"
-            " created_at = coalesce(excluded.created_at, catalog.created_at)",
+            suffix=CATALOG_UPSERT,
         )
     if result.prices:
         record_price_changes(con, run_id)

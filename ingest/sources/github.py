@@ -84,6 +84,7 @@ class GitHubSource:
                     model_id=repo.full_name,
                     hugging_face_id=links.get(repo.full_name.lower()),
                     display_name=repo.full_name,
+                    observed_at=observed_at,
                 )
             )
             for field, metric in METRICS.items():

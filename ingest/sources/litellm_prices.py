@@ -85,7 +85,10 @@ class LiteLLMPricesSource:
                 result.accepted += 1
                 result.catalog.append(
                     CatalogEntry(
-                        source=self.name, model_id=key, context_length=entry.max_input_tokens
+                        source=self.name,
+                        model_id=key,
+                        context_length=entry.max_input_tokens,
+                        observed_at=observed_at,
                     )
                 )
                 result.prices.append(

@@ -83,6 +83,7 @@ class OpenRouterSource:
                         display_name=model.name,
                         context_length=model.context_length,
                         alias_target=(model.alias_target or {}).get("slug"),
+                        observed_at=observed_at,
                     )
                 )
                 result.prices.append(
