@@ -226,6 +226,11 @@ def test_backtest_command_table_json_and_chart(history, tmp_path, capsys):
     svg = ET.parse(chart).getroot()
     assert len(svg.findall(".//{http://www.w3.org/2000/svg}polyline")) >= 2 * 6
 
+    png = tmp_path / "backtest.png"
+    assert main(["--config", str(cfg), "backtest", "--horizon", "3", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+
     assert main(["--config", str(cfg), "backtest", "--horizon", "3", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     block = result["horizons"]["3"]

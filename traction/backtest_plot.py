@@ -130,12 +130,19 @@ def _write_png(result: dict, path: Path) -> None:
         raise ConfigError(
             f"--plot {path}: PNG needs matplotlib (pip install matplotlib); .svg needs nothing"
         ) from None
+    from datetime import date
+
     horizon, days, spearman, turnover = _series(result)
+    x = [date.fromisoformat(d) for d in days]  # real dates: no categorical axis
+
+    def y(values: list) -> list[float]:
+        return [float("nan") if v is None else v for v in values]
+
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
     for n, name in enumerate(spearman):
         style = {"linewidth": 3 if n == 0 else 1.2, "color": COLOURS[n % len(COLOURS)]}
-        top.plot(days, spearman[name], label=name, **style)
-        bottom.plot(days, turnover[name], **style)
+        top.plot(x, y(spearman[name]), label=name, **style)
+        bottom.plot(x, y(turnover[name]), **style)
     top.set_title(f"Spearman with the next {horizon} days' adoption (composite)")
     bottom.set_title(f"top-{result['turnover_top']} models new since the day before")
     top.legend(fontsize=8)
