@@ -1,9 +1,10 @@
 """Regenerate the demo's bundled upstream payloads (traction/demo/data/).
 
-The payloads follow the real shapes documented in shared/notes/upstream-apis.md:
-OpenRouter's 2026 `/models` envelope (with `total_count` and `links`), and Hugging
-Face's bare-array list with `expand` fields. Growth per model is fixed here so the
-demo's trends are the same on every machine.
+The payloads follow the upstream APIs' real shapes: OpenRouter's 2026 `/models`
+envelope (`{"data": [...], "total_count", "links"}`, prices as decimal strings per
+token), and Hugging Face's bare-array `GET /api/models` list with the `expand` fields
+(`downloads` a rolling 30-day count, `likes`, `trendingScore`, `createdAt`). Growth per
+model is fixed here so the demo's trends are the same on every machine.
 
     python scripts/make_demo_data.py
 """

@@ -1,5 +1,8 @@
-"""The import boundaries of DEVELOPERS.md: the adapter stays light inside LiteLLM, and the
-worker never pays litellm's 4-second import."""
+"""The import boundaries: `schemas` imports nothing of ours; the adapter (`router_adapter`)
+imports `schemas` and, lazily, litellm, never duckdb, polars, httpx, apscheduler or the
+worker's packages, so it stays light inside LiteLLM; the worker (`ingest`, `scoring`,
+`schemas`, `traction`) never imports litellm or the adapter, so it never pays litellm's
+4-second import."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from traction.demo.upstream import bundled
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 
 # Vintage A, shaped like litellm-wzrd-momentum 0.1.0's test fixture: its first model is verbatim
-# (shared/notes/peers.md); the other two are chosen to give its other golden scores.
+# that package's own (its golden score 3.43925); the other two are chosen to give its other
+# golden scores (0.14025, -2.069).
 WZRD_A = {
     "generated_at": "2026-03-26T12:00:00Z",
     "count": 3,

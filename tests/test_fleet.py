@@ -464,6 +464,27 @@ def test_a_deposed_leader_stops_before_its_successor_starts_and_cannot_overwrite
         a.close()
 
 
+def test_the_fleet_snapshot_version_only_goes_up(redis_server: RedisServer):
+    """A leader that would publish a version the fleet already has, or an older one (a
+    worker whose database lags, a replayed publish), is refused in Redis: replicas never
+    see the version number go back or name two documents."""
+    config = {"redis_url": redis_server.url, "lock_ttl": 2.0, "renew_interval": 0.3}
+    leader = Fleet(FleetConfig(**config, worker_id="a")).start()
+    leader.wait_first(5)
+    try:
+        assert leader.is_leader()
+        leader.publish(*good_document(5))
+        before = redis_server.client().hgetall("traction:snapshot")
+        for version in (5, 4, 1):
+            with pytest.raises(NotLeader, match=f"already has a snapshot at or past v{version}"):
+                leader.publish(*good_document(version))
+        assert redis_server.client().hgetall("traction:snapshot") == before
+        leader.publish(*good_document(6))
+        assert int(redis_server.client().hget("traction:snapshot", "version")) == 6
+    finally:
+        leader.close()
+
+
 def good_document(version: int) -> tuple[Snapshot, bytes]:
     snapshot = snapshot_body([(GPT_OSS, 1.0, [])], version=version).seal()
     return snapshot, render(snapshot)
