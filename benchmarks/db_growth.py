@@ -1,4 +1,4 @@
-"""How fast traction's database grows, per simulated week and month, at the default settings.
+"""How fast traction's database grows, per simulated day, week and month, at the defaults.
 
 Why: the worker keeps every fact, every score and every snapshot it publishes, plus a raw
 archive of every fetched body, in one DuckDB file. Operators need to know how big that
@@ -13,9 +13,9 @@ as `traction.daemon.cycle_job` does: `traction.pipeline.run_cycle(config, now,
 only=[source])`, i.e. the real fetch (httpx, pagination, budgets), contract checks, the
 content-hash dedupe, the raw archive, `store.land`, scoring, the publish guards and the
 snapshot file, against a real DuckDB file in a temp directory. The archive is pruned by
-`ingest` after every cycle (as in production), and the `traction vacuum` equivalent
-(`store.prune_archive`, `store.downsample`, `CHECKPOINT`) runs every `--vacuum-every`
-days, as a weekly cron would.
+`ingest` after every cycle, and the daemon's retention job (`traction.pipeline.vacuum`,
+what `traction vacuum` runs: prune the archive, downsample observations, thin snapshots
+and their scores, CHECKPOINT) runs an hour in and then daily, as in production.
 
 Upstream is the loopback mirror (`traction/demo/upstream.py`) serving a synthetic,
 seeded world that evolves with the simulated clock at realistic rates: Hugging Face
@@ -43,17 +43,18 @@ What is simulated rather than real, and why:
 
 How long: every simulated cycle does what a production cycle does, including scoring the
 whole history and publishing (~56 snapshots a day at the defaults: Hugging Face and GitHub
-hourly, each followed by its own publish), so a simulated day costs about 1.5 minutes on
-2 cores and a month about an hour. The default run therefore simulates one day and
-extrapolates; `--days 30` simulates the month itself (what `benchmarks/README.md`
-documents), `--quick` half a day at a quarter of the upstream size (a smoke run).
+hourly, each followed by its own publish), so a simulated day costs 1.5 minutes or more
+on 2 cores, and more as the history grows: a month takes hours. The default run therefore
+simulates one day and extrapolates; `--days 30` simulates the month itself, `--quick` half
+a day at a quarter of the upstream size (a smoke run).
 
 It prints, per report period (a week for runs of 14 days or more): the file size after
 CHECKPOINT and the blocks in use, rows per table, archive bytes, the analytics copy's size
 and the worker's time; then runs per source by status, the final file by table, what the
-period costs once retention has aged it (a probe on a copy: clock moved past both
-horizons, `traction vacuum`'s two steps), the extrapolation per month and per year with
-and without retention, and checks of the dedupe and retention promises. Deterministic for
+period costs once retention has aged it (a probe on a copy: clock moved past every
+horizon, `traction vacuum`'s three steps one by one), the extrapolation per month and per
+year with and without retention, checks of the dedupe and retention promises, and what
+the next publish's guard and CHECKPOINT cost at the final size. Deterministic for
 a seed (only run ids, which carry a random suffix, and timings differ between runs).
 
     python benchmarks/db_growth.py                # 1 simulated day, about 2 minutes
@@ -249,7 +250,7 @@ class World:
     openrouter: dict[str, ORModel] = field(default_factory=dict)
     github: dict[str, dict[str, Any]] = field(default_factory=dict)
     hour: datetime = START
-    hf_broken: str | None = None  # a record sent without `downloads` this hour
+    hf_broken: str | None = None  # a record sent malformed this hour
     hf_cache: tuple[datetime, list[dict[str, Any]]] | None = None
     or_cache: dict[str, Any] | None = None
     events: Counter = field(default_factory=Counter)
@@ -303,8 +304,10 @@ class World:
             author = rng.choice(DEFAULT_HF_AUTHORS + OTHER_HF_AUTHORS)
             self.hf.append(self._new_hf(author, self.hour, new=True))
             self.events["hf new model"] += 1
-        self.hf_broken = rng.choice(self.hf).id if rng.random() < 0.02 else None
-        if self.hf_broken:
+        self.hf_broken = None
+        if rng.random() < 0.02:  # one of the listed (most downloaded) models, sent malformed
+            listed = sorted(self.hf, key=lambda m: -m.downloads)[:100]
+            self.hf_broken = rng.choice(listed).id
             self.events["hf malformed record"] += 1
 
     def hf_payload(self) -> list[dict[str, Any]]:
@@ -319,9 +322,10 @@ class World:
                 {
                     "_id": m.oid,
                     "id": m.id,
-                    "downloads": None if m.id == self.hf_broken else int(m.downloads),
+                    "downloads": int(m.downloads),
                     "downloadsAllTime": int(m.all_time),
-                    "likes": int(m.likes),
+                    # drift: a count sent as a string, which the contract quarantines
+                    "likes": str(int(m.likes)) if m.id == self.hf_broken else int(m.likes),
                     "trendingScore": trending,
                     "createdAt": iso(m.created),
                     "lastModified": iso(m.modified),
@@ -741,13 +745,14 @@ def compacted_size(db: Path, scratch: Path) -> int:
     return size
 
 
-def vacuum(config: TractionConfig) -> tuple[int, int]:
-    """`traction vacuum` itself (`traction.pipeline.vacuum`: prune the archive, downsample
-    observations, thin old snapshots, CHECKPOINT); (pages, observations) it removed."""
+def vacuum(config: TractionConfig) -> tuple[int, int, int]:
+    """The daemon's daily retention job, which is `traction vacuum` itself
+    (`traction.pipeline.vacuum`: prune the archive, downsample observations, thin old
+    snapshots and their scores, CHECKPOINT); (pages, observations, snapshots) removed."""
     from traction.pipeline import vacuum as retention
 
     done = retention(config)
-    return done.pages, done.observations
+    return done.pages, done.observations, done.snapshots
 
 
 def checks(config: TractionConfig, now: datetime) -> list[tuple[str, bool, str]]:
@@ -833,13 +838,15 @@ class Result:
     seconds: Counter = field(default_factory=Counter)
     cycles: Counter = field(default_factory=Counter)
     publishes: Counter = field(default_factory=Counter)
-    vacuums: list[tuple[float, int, int, float]] = field(default_factory=list)
+    vacuums: list[tuple[float, int, int, int, float]] = field(default_factory=list)
     end: datetime = START
     wall: float = 0.0
 
 
-def simulate(args: argparse.Namespace, data: Path) -> Result:
-    """Tick a 5-minute scheduler through `args.days`, running each source's cycle when due."""
+def simulate(args: argparse.Namespace, data: Path, scratch: Path) -> Result:
+    """Tick a 5-minute scheduler through `args.days`, running each source's cycle when due.
+    The database as the first round of cycles left it is copied to `scratch` (the baseline:
+    one-off rows that are not daily growth)."""
     world = World(args.seed, scale=args.scale)
     clock = SimClock(START)
     bundled = litellm_prices_source.bundled_map()
@@ -848,8 +855,10 @@ def simulate(args: argparse.Namespace, data: Path) -> Result:
         shutil.copyfile(bundled, litellm_map)  # until the first upgrade: the installed map
     end = START + timedelta(days=args.days)
     every = timedelta(days=args.report_every)
-    vacuum_every = timedelta(days=args.vacuum_every or args.days + 1)
-    next_report, next_vacuum, next_upgrade = START + every, START + vacuum_every, START
+    # The daemon's retention job: an hour in, then daily (traction/daemon.py).
+    vacuum_every = timedelta(hours=args.retention_every or 24 * (args.days + 2))
+    next_vacuum = START + (timedelta(hours=1) if args.retention_every else vacuum_every)
+    next_report, next_upgrade = START + every, START
     generation, period, last_report = 0, Period(), START
     began = time.perf_counter()
     with Upstream() as upstream, clock.installed():
@@ -861,6 +870,8 @@ def simulate(args: argparse.Namespace, data: Path) -> Result:
             "openrouter_endpoints": EndpointsFeed(world),
         }
         due = {name: START for name in config.sources.enabled()}  # all due at start
+        if args.progress:
+            print(PERIOD_HEAD, file=sys.stderr, flush=True)
         moment = START
         while moment < end:
             clock.now = moment
@@ -891,14 +902,19 @@ def simulate(args: argparse.Namespace, data: Path) -> Result:
                     period.publish_busy += spent
                 for outcome in report.outcomes:
                     result.statuses[name][outcome.status] += 1
+            if moment == START:
+                with store.connect(config.storage.database) as con:
+                    con.execute("CHECKPOINT")
+                shutil.copyfile(config.storage.database, scratch / "baseline.duckdb")
             moment += TICK
             clock.now = moment
-            if moment >= next_vacuum:  # a cron'd `traction vacuum`
+            if moment >= next_vacuum:  # the retention job, between two cycles
                 next_vacuum += vacuum_every
                 started = time.perf_counter()
-                pages, rows = vacuum(config)
+                pages, rows, snapshots = vacuum(config)
                 day = (moment - START).total_seconds() / DAY
-                result.vacuums.append((day, pages, rows, time.perf_counter() - started))
+                spent = time.perf_counter() - started
+                result.vacuums.append((day, pages, rows, snapshots, spent))
             if moment >= next_report or moment >= end:
                 next_report += every
                 day = (moment - START).total_seconds() / DAY
@@ -907,7 +923,8 @@ def simulate(args: argparse.Namespace, data: Path) -> Result:
                 period, last_report = Period(), moment
                 if args.progress:
                     elapsed = time.perf_counter() - began
-                    print(f"  ... day {day:g} simulated ({elapsed:.0f}s)", file=sys.stderr)
+                    row = period_row(result.measures[-1])
+                    print(f"{row}   ({elapsed:.0f}s)", file=sys.stderr, flush=True)
         result.end = moment
     result.wall = time.perf_counter() - began
     return result
@@ -920,25 +937,32 @@ def mb(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value / 1e6:,.{digits}f}"
 
 
+PERIOD_HEAD = (
+    f"  {'day':>5} {'file':>8} {'used':>8} {'archive':>7} {'analyt.':>8} {'runs':>6}"
+    f" {'observ.':>8} {'prices':>6} {'rawpg':>6} {'bodies':>6} {'quar.':>5}"
+    f" {'scores':>7} {'snaps':>6} {'busy s/d':>8} {'ms/pub':>6}"
+)
+
+
+def period_row(m: Measure) -> str:
+    k = {name: count / 1000 for name, count in m.rows.items()}
+    p = m.period
+    busy = p.busy / m.period_days if m.period_days else 0
+    per_publish = p.publish_busy / p.publishes * 1000 if p.publishes else 0
+    return (
+        f"  {m.day:>5g} {mb(m.file_bytes):>8} {mb(m.used_bytes):>8} {mb(m.archive_gzip):>7}"
+        f" {mb(m.analytics_bytes):>8} {k['runs']:>6.1f} {k['observations']:>8.1f}"
+        f" {k['prices']:>6.1f} {k['raw_pages']:>6.1f} {k['raw_bodies']:>6.1f}"
+        f" {k['quarantine']:>5.2f} {k['scores']:>7.1f} {k['snapshots']:>6.2f}"
+        f" {busy:>8.0f} {per_publish:>6.0f}"
+    )
+
+
 def print_periods(result: Result) -> None:
     print("\nper simulated period: sizes in MB after CHECKPOINT, rows in thousands")
-    print(
-        f"  {'day':>5} {'file':>8} {'used':>8} {'archive':>7} {'analyt.':>8} {'runs':>6}"
-        f" {'observ.':>8} {'prices':>6} {'rawpg':>6} {'bodies':>6} {'quar.':>5}"
-        f" {'scores':>7} {'snaps':>6} {'busy s/d':>8} {'ms/pub':>6}"
-    )
+    print(PERIOD_HEAD)
     for m in result.measures:
-        k = {name: count / 1000 for name, count in m.rows.items()}
-        p = m.period
-        busy = p.busy / m.period_days if m.period_days else 0
-        per_publish = p.publish_busy / p.publishes * 1000 if p.publishes else 0
-        print(
-            f"  {m.day:>5g} {mb(m.file_bytes):>8} {mb(m.used_bytes):>8} {mb(m.archive_gzip):>7}"
-            f" {mb(m.analytics_bytes):>8} {k['runs']:>6.1f} {k['observations']:>8.1f}"
-            f" {k['prices']:>6.1f} {k['raw_pages']:>6.1f} {k['raw_bodies']:>6.1f}"
-            f" {k['quarantine']:>5.2f} {k['scores']:>7.1f} {k['snapshots']:>6.2f}"
-            f" {busy:>8.0f} {per_publish:>6.0f}"
-        )
+        print(period_row(m))
     last = result.measures[-1]
     print(
         "  file: the DuckDB file; used: its blocks in use; archive: raw_bodies, gzip"
@@ -963,10 +987,13 @@ def print_runs(result: Result) -> None:
     per_day = total / max(1e-9, result.measures[-1].day)
     print(f"  snapshots published: {total} ({per_day:.0f} a day)")
     print(f"  upstream events: {', '.join(f'{k} {v}' for k, v in result.world.events.items())}")
-    for day, pages, rows, seconds in result.vacuums:
+    if result.vacuums:
+        removed = [sum(v[i] for v in result.vacuums) for i in (1, 2, 3)]
+        slowest = max(v[4] for v in result.vacuums)
         print(
-            f"  traction vacuum at day {day:g}: pruned {pages:,} archived pages, downsampled"
-            f" away {rows:,} observations ({seconds:.1f}s)"
+            f"  retention job: ran {len(result.vacuums)} times; pruned {removed[0]:,} archived"
+            f" pages, downsampled away {removed[1]:,} observations, thinned away"
+            f" {removed[2]:,} snapshots in all (slowest run {slowest:.1f}s)"
         )
     last = result.measures[-1]
     if last.analytics_seconds is not None and last.analytics_bytes is not None:
@@ -982,45 +1009,46 @@ def print_runs(result: Result) -> None:
 
 @dataclass
 class Aged:
-    used_pruned: int  # blocks in use after the archive is pruned
-    used_bytes: int  # ... and observations downsampled too
+    used: list[int]  # blocks in use: before, after the prune, the downsampling, the thinning
+    removed: list[int]  # archived pages, observations, snapshots
     file_bytes: int
     compact_bytes: int
     tables: dict[str, int]
     rows: dict[str, int]
-    pages: int
-    downsampled: int
     seconds: float
 
 
-def aged_probe(result: Result, scratch: Path) -> Aged:
-    """What the simulated period costs once retention has had its way: on a copy, move the
-    clock past both horizons and run `traction vacuum`'s two steps, checkpointing after
-    each to see what each gives back in place."""
-    config = result.config
+def aged_probe(result: Result, db: Path, scratch: Path) -> Aged:
+    """What database `db` costs once retention has had its way: on a copy, move the clock
+    past every horizon and run `traction vacuum`'s three steps, checkpointing after each
+    to see what each gives back in place."""
+    ingest = result.config.ingest
     probe_db = scratch / "aged.duckdb"
-    shutil.copyfile(config.storage.database, probe_db)
-    horizon = max(config.ingest.archive_retention_days, config.ingest.downsample_after_days)
+    shutil.copyfile(db, probe_db)
+    horizon = max(
+        ingest.archive_retention_days, ingest.downsample_after_days, ingest.snapshot_history_days
+    )
     clock = SimClock(result.end + timedelta(days=horizon + 1))
     with clock.installed(), store.connect(probe_db) as con:
         started = time.perf_counter()
-        pages = store.prune_archive(con, config.ingest.archive_retention_days)
-        con.execute("CHECKPOINT")
-        used_pruned = used_bytes(con)
-        rows = store.downsample(con, config.ingest.downsample_after_days)
-        store.thin_snapshots(con, config.ingest.snapshot_history_days)
-        con.execute("CHECKPOINT")
+        used, removed = [used_bytes(con)], []
+        for step, days in (
+            (store.prune_archive, ingest.archive_retention_days),
+            (store.downsample, ingest.downsample_after_days),
+            (store.thin_snapshots, ingest.snapshot_history_days),
+        ):
+            removed.append(step(con, days))
+            con.execute("CHECKPOINT")
+            used.append(used_bytes(con))
         seconds = time.perf_counter() - started
-        counts, used = row_counts(con), used_bytes(con)
+        counts = row_counts(con)
     aged = Aged(
-        used_pruned=used_pruned,
-        used_bytes=used,
+        used=used,
+        removed=removed,
         file_bytes=file_size(probe_db),
         compact_bytes=compacted_size(probe_db, scratch),
         tables=table_bytes(probe_db, scratch),
         rows=counts,
-        pages=pages,
-        downsampled=rows,
         seconds=seconds,
     )
     probe_db.unlink()
@@ -1044,73 +1072,124 @@ def print_tables(result: Result, tables: dict[str, int], compact: int, aged: Age
         f"  file {mb(last.file_bytes)} MB, blocks in use {mb(last.used_bytes)} MB,"
         f" rewritten into a fresh file {mb(compact)} MB"
     )
-    config = result.config
-    horizon = max(config.ingest.archive_retention_days, config.ingest.downsample_after_days)
+    pages, observations, snapshots = aged.removed
     print(
-        f"\nonce retention has aged it all (on a copy, clock +{horizon + 1} days, `traction"
-        f" vacuum`'s two steps, {aged.seconds:.1f}s): pruned {aged.pages:,} archived pages,"
-        f" downsampled away {aged.downsampled:,} observations ({aged.rows['observations']:,}"
-        " left)"
+        f"\nonce retention has aged it all (on a copy, the clock moved past every horizon,"
+        f" `traction vacuum`'s three steps, {aged.seconds:.1f}s): pruned {pages:,} archived"
+        f" pages, downsampled away {observations:,} observations"
+        f" ({aged.rows['observations']:,} left), thinned away {snapshots:,} snapshots"
+        f" ({aged.rows['snapshots']:,} left, {aged.rows['scores']:,} score rows)"
     )
+    used = " -> ".join(mb(u) for u in aged.used)
     print(
-        f"  blocks in use {mb(last.used_bytes)} -> {mb(aged.used_pruned)} MB after the prune"
-        f" -> {mb(aged.used_bytes)} MB after downsampling; the file stays"
+        f"  blocks in use {used} MB (prune, downsample, thin); the file stays"
         f" {mb(aged.file_bytes)} MB (DuckDB reuses freed blocks, never shrinks the file);"
         f" rewritten into a fresh file {mb(aged.compact_bytes)} MB"
     )
 
 
-def print_extrapolation(result: Result, aged: Aged) -> None:
-    """Per month and per year, from the measured daily growth.
+def print_extrapolation(result: Result, aged: Aged, baseline: Aged) -> None:
+    """Per month and per year, from what the final database holds and what retention gives
+    back once it has aged (the probe, in blocks in use, as `traction vacuum` leaves them).
 
-    Without retention every byte stays. With it, the archive holds
-    `archive_retention_days` of pages, and observations older than
-    `downsample_after_days` keep one row per series and day; everything else (scores,
-    snapshots, runs, prices, price changes, quarantine, catalog) has no retention and
-    grows as measured. What each step gives back is the aged probe's, in blocks in use (as
-    `traction vacuum` leaves the file); growth is measured in blocks in use from the first
-    report on, so the first cycles' one-off rows are not counted as recurring.
+    At the end of a D-day run the database holds min(D, horizon) days of what each step
+    removes: the raw archive (`archive_retention_days`), full-resolution observations
+    (`downsample_after_days`) and every publish's snapshot and scores
+    (`snapshot_history_days`); what is left after all three is kept forever. Less the same
+    for the database as the first round of cycles left it (catalogues, the price map, empty
+    tables' blocks: one-offs), divided by those days, these are daily rates. After T days a
+    database then holds the aged baseline + kept x T + each rate x min(T, its horizon);
+    without retention, the aged baseline + every rate x T. On disk is that times the run's
+    file/used ratio (DuckDB reuses freed blocks but never returns them to the file system).
     """
     config = result.config
-    first, last = result.measures[0], result.measures[-1]
-    span = last.day - first.day
-    grown = last.used_bytes - first.used_bytes if span > 0 else last.used_bytes
-    daily = grown / (span if span > 0 else last.day)
-    archive = max(0, last.used_bytes - aged.used_pruned) / max(1, last.used_bytes)
-    observations = max(0, aged.used_pruned - aged.used_bytes) / max(1, last.used_bytes)
-    kept = 1 - archive - observations
-    keep_archive = config.ingest.archive_retention_days
-    hot = config.ingest.downsample_after_days
+    days = result.measures[-1].day
+    ingest = config.ingest
+    horizons = [
+        ingest.archive_retention_days,
+        ingest.downsample_after_days,
+        ingest.snapshot_history_days,
+    ]
+
+    def freed(probe: Aged) -> list[int]:
+        return [max(0, a - b) for a, b in zip(probe.used, probe.used[1:], strict=False)]
+
+    net = [max(0, a - b) for a, b in zip(freed(aged), freed(baseline), strict=True)]
+    rates = [f / min(days, h) for f, h in zip(net, horizons, strict=True)]
+    base = baseline.used[-1]
+    kept = max(0, aged.used[-1] - base) / days
+    last = result.measures[-1]
     overhead = last.file_bytes / max(1, last.used_bytes)
 
-    def live(days: float, retention: bool) -> float:
+    def live(total: float, retention: bool) -> float:
         if not retention:
-            return daily * days
-        return daily * (
-            days * kept + min(days, keep_archive) * archive + min(days, hot) * observations
+            return base + (kept + sum(rates)) * total
+        held = sum(r * min(total, h) for r, h in zip(rates, horizons, strict=True))
+        return base + kept * total + held
+
+    print(
+        "\ngrowth, extrapolated (live: blocks in use; on disk: x the file/used ratio measured,"
+        f" {overhead:.2f})"
+    )
+    print(
+        f"  one-offs of the first cycles, aged: {mb(base)} MB; then each day adds {mb(kept, 2)}"
+        f" MB kept forever, {mb(rates[0])} MB of raw archive (kept {horizons[0]} days),"
+        f" {mb(rates[1])} MB of observations that downsampling removes after {horizons[1]}"
+        f" days, {mb(rates[2])} MB of snapshots and scores that thinning removes after"
+        f" {horizons[2]} days"
+    )
+    print(f"  {'':<30} {'1 month':>10} {'3 months':>10} {'1 year':>10} {'later, a month':>15}")
+    for label, retention in (("without retention", False), ("with the defaults", True)):
+        sizes = [live(30, retention), live(90, retention), live(365, retention)]
+        later = live(395, retention) - sizes[-1]
+        for kind, factor in (("live", 1.0), ("on disk", overhead)):
+            cells = " ".join(f"{mb(size * factor):>7} MB" for size in sizes)
+            print(f"  {label + ', ' + kind:<30} {cells} {mb(later * factor):>12} MB")
+    if days >= 29:
+        print(
+            f"  measured at day {days:g}: file {mb(last.file_bytes)} MB,"
+            f" in use {mb(last.used_bytes)} MB"
         )
 
-    print("\ngrowth, extrapolated (live: blocks in use; on disk: x the measured file/used ratio)")
-    print(
-        f"  measured {mb(daily)} MB a day in use; retention gives back {archive:.0%} (archive"
-        f" prune) and {observations:.0%} (downsampling) of it once aged; {kept:.0%} is kept"
-        f" forever; file/used {overhead:.2f}"
-    )
-    print(f"  {'':<38} {'1 month':>10} {'1 year':>11} {'each later month':>17}")
-    for label, retention in (("without retention or vacuum", False), ("with the defaults", True)):
-        month, year = live(30, retention), live(365, retention)
-        later = live(395, retention) - year
-        for kind, factor in (("live", 1.0), ("on disk", overhead)):
-            print(
-                f"  {label + ', ' + kind:<38} {mb(month * factor):>7} MB"
-                f" {mb(year * factor):>8} MB {mb(later * factor):>14} MB"
-            )
+
+def publish_costs(result: Result, scratch: Path) -> tuple[float, float]:
+    """Two costs of the next publish that grow with every publish before it, timed on a
+    copy: the publish guard (`scoring.snapshot.guard`) reading the last snapshot's model
+    keys, and the CHECKPOINT (every cycle ends with one, when it closes the database)
+    after one more `snapshots` row."""
+    from schemas.snapshot import Snapshot
+    from scoring.snapshot import guard
+
+    db = scratch / "costs.duckdb"
+    shutil.copyfile(result.config.storage.database, db)
+    with store.connect(db) as con:
+        latest = "SELECT max(version) FROM snapshots"
+        body = store.scalar(con, f"SELECT body FROM snapshots WHERE version = ({latest})")
+        snapshot = Snapshot.model_validate_json(body)
+        started = time.perf_counter()
+        guard(con, result.config, snapshot)
+        guard_seconds = time.perf_counter() - started
+        con.execute(
+            "INSERT INTO snapshots SELECT version + 1, run_id, generated_at, published_at,"
+            f" content_hash, path, body FROM snapshots WHERE version = ({latest})"
+        )
+        started = time.perf_counter()
+        con.execute("CHECKPOINT")
+        checkpoint_seconds = time.perf_counter() - started
+    db.unlink()
+    return guard_seconds, checkpoint_seconds
 
 
-def print_checks(result: Result) -> None:
+def print_checks(result: Result, costs: tuple[float, float]) -> None:
     print("\nchecks")
     for name, ok, detail in checks(result.config, result.end):
         print(f"  [{'ok' if ok else 'FAIL'}] {name}: {detail}")
+    snapshots = result.measures[-1].rows["snapshots"]
+    print(
+        f"  the next publish, with {snapshots:,} snapshots stored: the guard takes"
+        f" {costs[0]:.2f}s, the CHECKPOINT after its snapshot row {costs[1]:.2f}s"
+        " (both grow with every snapshot stored)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1125,7 +1204,10 @@ def main(argv: list[str] | None = None) -> int:
         "--report-every", type=float, help="days between reports (default 7, or days/4)"
     )
     parser.add_argument(
-        "--vacuum-every", type=float, default=7, help="days between `traction vacuum` (0: never)"
+        "--retention-every",
+        type=float,
+        default=24,
+        help="hours between the daemon's retention job (default 24, the daemon's; 0: never)",
     )
     parser.add_argument(
         "--no-rankings", action="store_true", help="no OPENROUTER_API_KEY: rankings skipped"
@@ -1152,25 +1234,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  default sources and intervals: {schedule}")
     print(
         f"  ingest.archive_retention_days {defaults.ingest.archive_retention_days},"
-        f" ingest.downsample_after_days {defaults.ingest.downsample_after_days};"
-        f" `traction vacuum` every {args.vacuum_every:g} days"
+        f" ingest.downsample_after_days {defaults.ingest.downsample_after_days},"
+        f" ingest.snapshot_history_days {defaults.ingest.snapshot_history_days};"
+        f" retention job every {args.retention_every:g} h"
     )
     with tempfile.TemporaryDirectory(prefix="traction-growth-") as tmp:
         data = args.keep or Path(tmp)
         data.mkdir(parents=True, exist_ok=True)
         for leftover in ("traction.duckdb", "traction.duckdb.wal", "snapshot.json"):
             (data / leftover).unlink(missing_ok=True)
-        result = simulate(args, data)
         scratch = Path(tmp) / "scratch"
         scratch.mkdir()
+        result = simulate(args, data, scratch)
         db = Path(result.config.storage.database)
         tables, compact = table_bytes(db, scratch), compacted_size(db, scratch)
-        aged = aged_probe(result, scratch)
+        aged = aged_probe(result, db, scratch)
+        baseline = aged_probe(result, scratch / "baseline.duckdb", scratch)
         print_periods(result)
         print_runs(result)
         print_tables(result, tables, compact, aged)
-        print_extrapolation(result, aged)
-        print_checks(result)
+        print_extrapolation(result, aged, baseline)
+        print_checks(result, publish_costs(result, scratch))
     per_day = result.wall / args.days
     print(
         f"\nsimulated {args.days:g} days in {result.wall:.0f}s ({per_day:.0f}s per simulated day"
