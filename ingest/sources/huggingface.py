@@ -6,14 +6,13 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from schemas.config import HuggingFaceConfig
 from schemas.huggingface import HuggingFaceModel, check_page
 from schemas.rows import Observation, SourceResult
 
 from ..http import PayloadError, SourceClient
-from .common import quarantine
+from .common import RECORD_ERRORS, quarantine
 
 EXPAND = ["downloads", "downloadsAllTime", "likes", "trendingScore", "createdAt", "lastModified"]
 
@@ -80,7 +79,18 @@ class HuggingFaceSource:
                 index += 1
                 try:
                     model = HuggingFaceModel.model_validate(record)
-                except (ValidationError, ValueError) as exc:
+                    observations = [
+                        Observation(
+                            source=self.name,
+                            model_id=model.id,
+                            metric=metric,
+                            value=value,
+                            observed_at=observed_at,
+                        )
+                        for field, metric in METRICS.items()
+                        if (value := getattr(model, field)) is not None
+                    ]
+                except RECORD_ERRORS as exc:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc))
                     continue
                 if model.id in seen:  # an author listing and the top-N overlap
@@ -88,18 +98,7 @@ class HuggingFaceSource:
                     continue
                 seen.add(model.id)
                 result.accepted += 1
-                for field, metric in METRICS.items():
-                    value = getattr(model, field)
-                    if value is not None:
-                        result.observations.append(
-                            Observation(
-                                source=self.name,
-                                model_id=model.id,
-                                metric=metric,
-                                value=float(value),
-                                observed_at=observed_at,
-                            )
-                        )
+                result.observations.extend(observations)
         result.records_fetched = index
         return result
 
