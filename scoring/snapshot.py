@@ -76,7 +76,9 @@ def load_identity(con: duckdb.DuckDBPyConnection, config: TractionConfig, observ
     return build_identity(catalog, observed, config.identity.aliases)
 
 
-def score_at(con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime) -> list[dict]:
+def score_at(
+    con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime
+) -> list[dict]:
     """Every model as a publish at `now` would rank it, from the facts observed by then.
 
     The one scoring path: publishing, `traction score --as-of` and the backtest all call
