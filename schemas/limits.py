@@ -110,9 +110,9 @@ def check_decimal(value: Decimal, scale: Decimal | int = 1) -> Decimal:
     Judged by exponents, so a value like 1e1000000000 is refused without the arithmetic
     that would raise decimal.Overflow."""
     if not value.is_finite():
-        raise ValueError(f"number {printable(value, 40)} is not finite")
+        raise ValueError(f"number {printable(str(value), 40)} is not finite")
     if value and value.adjusted() + Decimal(scale).adjusted() >= DECIMAL_DIGITS - DECIMAL_SCALE:
-        raise ValueError(f"number {printable(value, 40)} out of range (DECIMAL(38, 18))")
+        raise ValueError(f"number {printable(str(value), 40)} out of range (DECIMAL(38, 18))")
     return value
 
 
