@@ -119,6 +119,30 @@ def test_a_source_whose_parse_raises_records_a_failed_run(tmp_path, monkeypatch)
     assert github.failed and "TypeError: a bug in the parser" in github.error
 
 
+def test_the_daemon_job_logs_a_source_failure_not_a_crashed_cycle(tmp_path, monkeypatch, caplog):
+    from ingest.sources.openrouter import OpenRouterSource
+    from traction.daemon import cycle_job
+
+    def broken(self, payloads, observed_at):
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr(OpenRouterSource, "parse", broken)
+    with Upstream() as up:
+        up.set_day(0)
+        config = load_config(cycle_toml(tmp_path, up.url))
+        with caplog.at_level("INFO"):
+            cycle_job(config, "openrouter")
+            cycle_job(config, "openrouter")
+        with store.connect(config.storage.database) as con:
+            failed = store.scalar(
+                con, "SELECT count(*) FROM runs WHERE source = 'openrouter' AND status = 'failed'"
+            )
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "crashed" in m]
+    assert any(m.startswith("openrouter failed: OverflowError") for m in messages)
+    assert failed == 2  # what traction_run_failures_total counts
+
+
 # Item 2: an out-of-range record is quarantined; the rest of its payload lands.
 
 
