@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from schemas.config import RetryConfig
+from schemas.limits import MAX_JSON_DEPTH, json_too_deep
 
 from .policy import (
     BudgetExhausted,
@@ -83,10 +84,18 @@ def redact(headers: httpx.Headers | dict[str, str]) -> dict[str, str]:
 
 
 def decode_json(body: bytes, exact_numbers: bool = False) -> Any:
-    """JSON from bytes; with `exact_numbers`, decimals stay Decimal (prices must not drift)."""
-    if exact_numbers:
-        return json.loads(body, parse_float=Decimal)
-    return json.loads(body)
+    """JSON from bytes; with `exact_numbers`, decimals stay Decimal (prices must not drift).
+
+    ValueError when the body is not JSON (bad syntax or encoding, an integer of more
+    digits than Python converts); PayloadError when it nests deeper than MAX_JSON_DEPTH,
+    which nothing real does and which would make every later step recurse out of stack."""
+    try:
+        data = json.loads(body, parse_float=Decimal if exact_numbers else None)
+    except RecursionError:
+        raise PayloadError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if json_too_deep(data):
+        raise PayloadError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
 
 
 class SourceClient:
@@ -158,6 +167,10 @@ class SourceClient:
             raise FetchError(f"cannot connect to {url}: {exc}", unreachable=True) from None
         except httpx.TransportError as exc:
             raise FetchError(f"{type(exc).__name__} from {url} after retries") from None
+        except (httpx.RequestError, httpx.InvalidURL) as exc:
+            # Not worth a retry: a redirect loop (TooManyRedirects), a body that does not
+            # decode as its Content-Encoding says (DecodingError), a URL it cannot ask.
+            raise FetchError(f"{type(exc).__name__} from {url}: {exc}") from None
         if response.status_code == 304:
             return None
         if response.status_code == 404 and missing_ok:
@@ -170,7 +183,7 @@ class SourceClient:
             )
         try:
             data = decode_json(response.content, exact_numbers)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, too many digits
             kind = response.headers.get("content-type", "no content type")
             raise PayloadError(f"body from {response.url} is not JSON ({kind}): {exc}") from None
         page = Fetched(

@@ -4,6 +4,12 @@ A run is all or nothing: its run row, its archived pages, its facts and its quar
 rows commit together, so a crash mid-run leaves the database as it was. A source that
 fails records a failed run and nothing else; the others go on. A run whose pages hash
 the same as the source's last good run stores no new facts ("unchanged").
+
+Each source's run is one boundary: whatever its planning, fetch, parse or landing
+raises (a contract failure, a redirect loop, a bug) ends as that source's `failed` run
+with the reason in `error`, never as an exception out of `ingest`. A payload of which
+no record passed its contract is `failed` too, not `degraded`: a source that answers
+only with error objects is not a source that works.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 import duckdb
 
 from schemas.config import TractionConfig
+from schemas.limits import REASON_MAX_LENGTH, printable
 from schemas.rows import SourceResult
 from traction import store
 
@@ -92,6 +99,13 @@ def _budget(source: Source, config: TractionConfig, con: duckdb.DuckDBPyConnecti
     return budget
 
 
+def describe(exc: BaseException) -> str:
+    """An unexpected exception as a run's `error`: its type, and its message if any."""
+    text = str(exc)
+    kind = type(exc).__name__
+    return printable(f"{kind}: {text}" if text else kind, REASON_MAX_LENGTH)
+
+
 async def fetch_source(
     source: Source, config: TractionConfig, budget: Any, plan: Any = None, transport: Any = None
 ) -> Fetch:
@@ -105,6 +119,9 @@ async def fetch_source(
     except asyncio.TimeoutError:
         error = FetchError(f"run exceeded its {config.retry.run_budget:.0f}s budget")
         return Fetch(client.pages, client.requests, error)
+    except Exception as exc:  # the source's boundary: anything else fails this run only
+        log.warning("%s: fetch raised", source.name, exc_info=True)
+        return Fetch(client.pages, client.requests, FetchError(describe(exc)))
     return Fetch(client.pages, client.requests)
 
 
@@ -124,7 +141,76 @@ def land(
     replay_of: str | None = None,
     force: bool = False,
 ) -> RunOutcome:
-    """Check and store one source run atomically; record why when there is nothing to store."""
+    """Check and store one source run atomically; record why when there is nothing to store.
+
+    Whatever checking or storing raises, the run is recorded as `failed` with the reason
+    (its transaction rolled back first, so none of its facts land)."""
+    try:
+        return _land(con, config, source, fetch, now, origin, replay_of, force)
+    except Exception as exc:
+        log.warning("%s: landing raised", source.name, exc_info=True)
+        return _land_failure(con, config, source, fetch, now, origin, replay_of, describe(exc))
+
+
+def _land_failure(
+    con: duckdb.DuckDBPyConnection,
+    config: TractionConfig,
+    source: Source,
+    fetch: Fetch,
+    now: datetime,
+    origin: str,
+    replay_of: str | None,
+    error: str,
+) -> RunOutcome:
+    """Record a failed run: its row, and its pages when the archive takes them."""
+    outcome = RunOutcome(source.name, store.new_run_id(), "failed", error, requests=fetch.requests)
+    record = dict(
+        error=error,
+        vintage=None,
+        fetched=0,
+        quarantined=0,
+        duplicates=0,
+        ignored=0,
+        payload_hash=None,
+        requests=fetch.requests,
+        origin=origin,
+        replay_of=replay_of,
+        reasons={},
+    )
+    try:
+        with store.transaction(con):
+            store.record_run(con, outcome.run_id, source.name, now, "failed", **record)
+            if config.ingest.archive_retention_days and origin != "replay":
+                store.archive(con, outcome.run_id, source.name, fetch.pages)
+    except Exception:  # the pages themselves cannot be kept: the run row alone, then
+        with store.transaction(con):
+            store.record_run(con, outcome.run_id, source.name, now, "failed", **record)
+    log.warning("%s: failed (%s)", source.name, error, extra=_log_fields(outcome))
+    return outcome
+
+
+def _log_fields(outcome: RunOutcome) -> dict[str, Any]:
+    return {
+        "run_id": outcome.run_id,
+        "source": outcome.source,
+        "status": outcome.status,
+        "records": outcome.fetched,
+        "stored": outcome.stored,
+        "quarantined": outcome.quarantined,
+        "requests": outcome.requests,
+    }
+
+
+def _land(
+    con: duckdb.DuckDBPyConnection,
+    config: TractionConfig,
+    source: Source,
+    fetch: Fetch,
+    now: datetime,
+    origin: str,
+    replay_of: str | None,
+    force: bool,
+) -> RunOutcome:
     run_id = store.new_run_id()
     outcome = RunOutcome(source.name, run_id, "ok", requests=fetch.requests)
     result: SourceResult | None = None
@@ -152,13 +238,25 @@ def land(
             outcome.duplicates, outcome.ignored = result.duplicates, result.ignored
             outcome.reasons = _summarise(result)
             share = outcome.quarantined / max(1, outcome.fetched)
-            if share > config.ingest.quarantine_threshold:
+            if result.quarantined and not result.accepted:
+                # Nothing usable came back (a payload of error objects): the source did
+                # not work, whatever it answered. Its quarantined records still land.
+                outcome.status = "failed"
+                outcome.error = (
+                    f"no record passed its contract ({outcome.quarantined} of"
+                    f" {outcome.fetched} quarantined)"
+                )
+            elif share > config.ingest.quarantine_threshold:
                 outcome.status = "degraded"
                 outcome.error = (
                     f"{share:.0%} of records quarantined (threshold"
                     f" {config.ingest.quarantine_threshold:.0%})"
                 )
-            if not force and digest == store.last_payload_hash(con, source.name):
+            if (
+                not force
+                and outcome.status != "failed"
+                and digest == store.last_payload_hash(con, source.name)
+            ):
                 outcome.status, outcome.quarantined, outcome.reasons = "unchanged", 0, {}
     with store.transaction(con):
         store.record_run(
@@ -184,6 +282,8 @@ def land(
         if result is not None and outcome.status in ("ok", "degraded"):
             outcome.stored = store.land(con, run_id, result)
             store.set_stored(con, run_id, outcome.stored)
+        elif result is not None and outcome.status == "failed":  # why nothing passed
+            store.land(con, run_id, result.model_copy(update=_QUARANTINE_ONLY))
     level = logging.WARNING if outcome.failed or outcome.status == "degraded" else logging.INFO
     log.log(
         level,
@@ -194,17 +294,12 @@ def land(
         outcome.stored,
         outcome.quarantined,
         f" ({outcome.error})" if outcome.error else "",
-        extra={
-            "run_id": run_id,
-            "source": source.name,
-            "status": outcome.status,
-            "records": outcome.fetched,
-            "stored": outcome.stored,
-            "quarantined": outcome.quarantined,
-            "requests": outcome.requests,
-        },
+        extra=_log_fields(outcome),
     )
     return outcome
+
+
+_QUARANTINE_ONLY = {"observations": [], "prices": [], "catalog": []}
 
 
 Progress = Callable[[str, int, int], None]  # (step, done, total): for an interactive bar
@@ -217,14 +312,16 @@ async def _fetch_all(
     transport=None,
     step: Callable[[str], None] | None = None,
 ) -> list[Fetch]:
-    plans = {
-        name: source.plan(con) if hasattr(source, "plan") else None
-        for name, source in sources.items()
-    }
-    budgets = {name: _budget(source, config, con) for name, source in sources.items()}
 
     async def one(name: str, source: Source) -> Fetch:
-        fetched = await fetch_source(source, config, budgets[name], plans[name], transport)
+        try:  # planning reads the store; a failure there fails this source's run only
+            plan = source.plan(con) if hasattr(source, "plan") else None
+            budget = _budget(source, config, con)
+        except Exception as exc:
+            log.warning("%s: planning raised", name, exc_info=True)
+            fetched = Fetch([], 0, PayloadError(f"cannot plan the run: {describe(exc)}"))
+        else:
+            fetched = await fetch_source(source, config, budget, plan, transport)
         if step is not None:
             step(f"{name} fetched")
         return fetched
@@ -292,6 +389,9 @@ def ingest_files(
         except OSError as exc:
             error = PayloadError(f"cannot read {path}: {exc.strerror or exc}")
             break
+        except PayloadError as exc:
+            error = PayloadError(f"{path}: {exc}")
+            break
         except ValueError as exc:
             error = PayloadError(f"{path} is not JSON: {exc}")
             break
@@ -313,16 +413,24 @@ def replay(con: duckdb.DuckDBPyConnection, config: TractionConfig, run_id: str) 
         raise ValueError(f"no ingest run {run_id!r}")
     source_name, started = found[0]
     source = build_sources(config, only_enabled=False)[source_name]
-    pages = []
+    pages, error = [], None
     for url, status, headers, body in store.archived_pages(con, run_id):
-        pages.append(
-            Fetched(
-                url, status, json.loads(headers), body, started, _decode(body, source.exact_numbers)
-            )
-        )
+        try:
+            data = _decode(body, source.exact_numbers)
+        except (PayloadError, ValueError) as exc:
+            error = PayloadError(f"archived body from {url} is not usable JSON: {exc}")
+            data = None
+        pages.append(Fetched(url, status, json.loads(headers), body, started, data))
     if not pages:
         raise ValueError(f"run {run_id} has no archived pages (failed, or pruned by retention)")
     when = started.replace(tzinfo=timezone.utc)
     return land(
-        con, config, source, Fetch(pages), when, origin="replay", replay_of=run_id, force=True
+        con,
+        config,
+        source,
+        Fetch(pages, 0, error),
+        when,
+        origin="replay",
+        replay_of=run_id,
+        force=True,
     )

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from .limits import Count, ModelId
+
+
+def _owner_name(value: str) -> str:
+    if not re.fullmatch(r"[^/\s]+/[^/\s]+", value):
+        raise ValueError("full_name must be owner/name")
+    return value
 
 
 class GitHubRepo(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    full_name: str = Field(pattern=r"^[^/\s]+/[^/\s]+$")
-    stargazers_count: int = Field(ge=0)
-    forks_count: int = Field(ge=0)
-    open_issues_count: int | None = Field(default=None, ge=0)
-    subscribers_count: int | None = Field(default=None, ge=0)
+    full_name: Annotated[ModelId, AfterValidator(_owner_name)]
+    stargazers_count: Count
+    forks_count: Count
+    open_issues_count: Count | None = None
+    subscribers_count: Count | None = None
     archived: bool | None = None
     pushed_at: str | None = None
-
-    @field_validator("stargazers_count", "forks_count", mode="before")
-    @classmethod
-    def _strict_int(cls, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("must be an integer count")
-        return value

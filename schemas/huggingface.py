@@ -8,37 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from .limits import Count, Double, Label, ModelId
 
 
 class HuggingFaceModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, allow_inf_nan=False)
 
-    id: str = Field(min_length=1)
-    downloads: int = Field(ge=0)
-    likes: int = Field(ge=0)
-    trending_score: float | None = Field(default=None, alias="trendingScore")
-    downloads_all_time: int | None = Field(default=None, ge=0, alias="downloadsAllTime")
+    id: ModelId
+    downloads: Count  # "1200" or 1.5 downloads is drift, not a count
+    likes: Count
+    trending_score: Double | None = Field(default=None, alias="trendingScore")
+    downloads_all_time: Count | None = Field(default=None, alias="downloadsAllTime")
     created_at: str | None = Field(default=None, alias="createdAt")
     last_modified: str | None = Field(default=None, alias="lastModified")
-    pipeline_tag: str | None = None
-    library_name: str | None = None
+    pipeline_tag: Label | None = None
+    library_name: Label | None = None
     gated: bool | str | None = None
-
-    @field_validator("downloads", "likes", "downloads_all_time", mode="before")
-    @classmethod
-    def _strict_int(cls, value: Any) -> Any:
-        # "1200" or 1.5 downloads is drift, not a count.
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValueError("must be an integer count")
-        return value
-
-    @field_validator("trending_score", mode="before")
-    @classmethod
-    def _number(cls, value: Any) -> Any:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError("must be a number")
-        return value
 
 
 def check_page(payload: Any) -> list[Any]:

@@ -7,26 +7,40 @@ optional because the API adds keys monthly and has dropped some before.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from .limits import (
+    BIGINT_MAX,
+    Count,
+    Label,
+    ModelId,
+    check_day,
+    check_decimal,
+    check_decimal_string,
+    printable,
+)
 
 ID_PATTERN = r"^~?[^/\s]+/[^:\s]+(:\w+)?$"
+MILLION = Decimal(1_000_000)  # prices are stored per million tokens
 
 
 def parse_price(value: str) -> Decimal | None:
-    """USD per token as an exact Decimal; None for OpenRouter's "-1" (variable price)."""
+    """USD per token as an exact Decimal; None for OpenRouter's "-1" (variable price).
+    Refused unless its price per million tokens fits the store (schemas/limits.py)."""
+    check_decimal_string(value)
     try:
         price = Decimal(value)
     except InvalidOperation as exc:
-        raise ValueError(f"price {value!r} is not a decimal string") from exc
+        raise ValueError(f"price {printable(value, 40)} is not a decimal string") from exc
     if not price.is_finite():
         raise ValueError(f"price {value!r} is not finite")
     if price == -1:
         return None
     if price < 0:
         raise ValueError(f"price {value!r} is negative")
-    return price
+    return check_decimal(price, MILLION)
 
 
 class OpenRouterPricing(BaseModel):
@@ -48,14 +62,14 @@ class OpenRouterPricing(BaseModel):
 class OpenRouterModel(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
+    id: ModelId = Field(pattern=ID_PATTERN)
+    name: Label
     created: int
-    context_length: int | None = Field(default=None, ge=0)
+    context_length: Count | None = None
     pricing: OpenRouterPricing
     architecture: dict[str, Any]
-    canonical_slug: str | None = None
-    hugging_face_id: str | None = None
+    canonical_slug: ModelId | None = None
+    hugging_face_id: ModelId | None = None
     alias_target: dict[str, Any] | None = None
 
     @field_validator("created", mode="before")
@@ -65,11 +79,11 @@ class OpenRouterModel(BaseModel):
             raise ValueError("created must be an integer Unix time")
         return value
 
-    @field_validator("hugging_face_id", mode="after")
+    @field_validator("hugging_face_id", mode="before")
     @classmethod
-    def _empty_is_none(cls, value: str | None) -> str | None:
+    def _empty_is_none(cls, value: Any) -> Any:
         # OpenRouter sends both null and "" for "no Hugging Face repo".
-        return value or None
+        return None if value == "" else value
 
     @property
     def slug(self) -> str:
@@ -101,11 +115,11 @@ class OpenRouterEndpoint(BaseModel):
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    provider_name: str = Field(min_length=1)
-    tag: str = Field(min_length=1, description="routing slug; a provider can appear twice")
+    provider_name: Label = Field(min_length=1)
+    tag: ModelId = Field(description="routing slug; a provider can appear twice")
     pricing: EndpointPricing
-    context_length: int | None = Field(default=None, ge=0)
-    quantization: str | None = None
+    context_length: Count | None = None
+    quantization: Label | None = None
     uptime_last_30m: float | None = Field(default=None, ge=0, le=100)
     uptime_last_1d: float | None = Field(default=None, ge=0, le=100)
     status: int | None = None
@@ -114,7 +128,7 @@ class OpenRouterEndpoint(BaseModel):
 class EndpointsModel(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    id: str = Field(min_length=1)
+    id: ModelId
     endpoints: list[Any]
 
 
@@ -129,9 +143,9 @@ class RankingRow(BaseModel):
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
-    model_permaslug: str = Field(min_length=1)
-    total_tokens: int = Field(ge=0)
+    date: Annotated[str, AfterValidator(check_day)] = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    model_permaslug: ModelId
+    total_tokens: int = Field(ge=0, le=BIGINT_MAX)
 
     @field_validator("total_tokens", mode="before")
     @classmethod

@@ -6,11 +6,11 @@ of upstream field names.
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .limits import BigInt, Double, Label, ModelId, StoredDecimal, Timestamp
 
 RunStatus = Literal["ok", "unchanged", "degraded", "failed", "unreachable", "skipped"]
 
@@ -21,10 +21,10 @@ class Observation(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str
-    model_id: str
+    model_id: ModelId
     metric: str
-    value: float
-    observed_at: datetime
+    value: Double
+    observed_at: Timestamp
 
 
 class Price(BaseModel):
@@ -33,16 +33,16 @@ class Price(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str
-    model_id: str
-    provider: str
-    prompt_usd_per_mtok: Decimal | None
-    completion_usd_per_mtok: Decimal | None
-    observed_at: datetime
-    discount: float | None = None
-    context_length: int | None = None
-    quantization: str | None = None
-    uptime_last_30m: float | None = None
-    uptime_last_1d: float | None = None
+    model_id: ModelId
+    provider: ModelId
+    prompt_usd_per_mtok: StoredDecimal | None
+    completion_usd_per_mtok: StoredDecimal | None
+    observed_at: Timestamp
+    discount: Double | None = None
+    context_length: BigInt | None = None
+    quantization: Label | None = None
+    uptime_last_30m: Double | None = None
+    uptime_last_1d: Double | None = None
 
 
 class CatalogEntry(BaseModel):
@@ -51,19 +51,19 @@ class CatalogEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str
-    model_id: str
-    canonical_slug: str | None = None
-    hugging_face_id: str | None = None
-    display_name: str | None = None
-    context_length: int | None = None
-    alias_target: str | None = None
-    created_at: datetime | None = Field(
+    model_id: ModelId
+    canonical_slug: ModelId | None = None
+    hugging_face_id: ModelId | None = None
+    display_name: Label | None = None
+    context_length: BigInt | None = None
+    alias_target: ModelId | None = None
+    created_at: Timestamp | None = Field(
         default=None, description="when the source says the model was created"
     )
     # When the source said so: the catalog's first/last seen times come from it, so a
     # back-fill of an old dump dates the model by the dump, not by the day it was loaded.
     # None (an entry built without a time) falls back to the run's facts for the model.
-    observed_at: datetime | None = None
+    observed_at: Timestamp | None = None
 
 
 class Quarantined(BaseModel):

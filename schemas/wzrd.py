@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .limits import Double, Label, ModelId
+
 Vintage = Literal["A", "B", "C"]
 
 # Points per trend label, as litellm-wzrd-momentum 0.1.0 scored them.
@@ -68,12 +70,12 @@ class WzrdSignal(BaseModel):
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    model: str = Field(min_length=1)
+    model: ModelId
     trend: str
     score: float = Field(ge=0.0, le=1.0)
     confidence: str = "unknown"
-    delta_pct: float | None = None
-    platform: str | None = None
+    delta_pct: Double | None = None
+    platform: Label | None = None
 
     @field_validator("trend")
     @classmethod

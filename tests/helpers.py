@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +81,113 @@ def snapshot_body(
             ],
         }
     )
+
+
+# What a misbehaving upstream does to every request (see `Misbehaving`).
+FAULTS = ("redirect_loop", "bad_content_encoding", "deep_nesting")
+
+
+class Misbehaving:
+    """A loopback HTTP server that answers every GET with one fault, the way a broken
+    proxy or CDN does: a redirect to itself, a body that is not the gzip its
+    `Content-Encoding` says, or JSON nested 100,000 levels deep."""
+
+    def __init__(self, fault: str):
+        assert fault in FAULTS, fault
+        self.fault = fault
+        self.requests = 0
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> Misbehaving:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server.requests += 1
+                if server.fault == "redirect_loop":
+                    self.send_response(302)
+                    self.send_header("Location", self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if server.fault == "bad_content_encoding":
+                    body, encoding = b"this is not gzip" * 8, "gzip"
+                else:
+                    body, encoding = b"[" * 100_000 + b"]" * 100_000, None
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if encoding:
+                    self.send_header("Content-Encoding", encoding)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def cycle_toml(tmp_path: Path, url: str, extra: str = "") -> Path:
+    """A config file for whole cycles against a loopback mirror (`traction.demo.upstream`):
+    OpenRouter, Hugging Face and GitHub enabled, unpaced; `extra` TOML is appended."""
+    path = tmp_path / "traction.toml"
+    path.write_text(
+        f"""
+[storage]
+database = "{tmp_path / "data" / "traction.duckdb"}"
+snapshot = "{tmp_path / "data" / "snapshot.json"}"
+analytics = ""
+
+[retry]
+attempts = 2
+backoff_initial = 0.01
+backoff_max = 0.05
+run_budget = 20
+
+[sources.openrouter]
+requests_per_window = 10000
+base_url = "{url}/api/v1"
+timeout = 5
+
+[sources.huggingface]
+requests_per_window = 10000
+base_url = "{url}"
+authors = ["Qwen", "meta-llama"]
+top_n = 5
+timeout = 5
+
+[sources.github]
+requests_per_window = 10000
+base_url = "{url}"
+repositories = ["QwenLM/Qwen3.5", "meta-llama/llama-models"]
+timeout = 5
+
+[sources.openrouter_endpoints]
+base_url = "{url}/api/v1"
+top_n = 0
+timeout = 5
+
+[sources.openrouter_rankings]
+base_url = "{url}/api/v1"
+timeout = 5
+
+[sources.litellm_prices]
+enabled = false
+{extra}
+"""
+    )
+    return path

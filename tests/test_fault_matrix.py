@@ -324,10 +324,13 @@ def test_drifted_record_among_good_ones_is_quarantined(tmp_path, monkeypatch, so
     outcome, new, _ = run(
         tmp_path, monkeypatch, source, lambda r: httpx.Response(200, json=payload)
     )
-    assert outcome.status in ("ok", "degraded"), outcome.error
     assert len(new["quarantine"]) == 1 and reason in new["quarantine"][0][2]
     assert outcome.quarantined == 1 and any(reason in r for r in outcome.reasons)
-    if source != "github":  # GitHub's payload is the one record
+    if source == "github":  # GitHub's payload is the one record: nothing usable came back
+        assert outcome.status == "failed" and "no record passed" in outcome.error
+        assert new_facts(new) == 0
+    else:
+        assert outcome.status in ("ok", "degraded"), outcome.error
         assert new_facts(new) > 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import respx
 
 from ingest.runner import ingest
@@ -159,26 +158,45 @@ def test_tokens_are_sent_but_never_stored(tmp_path, monkeypatch):
     assert secret.encode() not in (tmp_path / "t.duckdb").read_bytes()
 
 
-def test_crash_mid_run_leaves_the_database_as_before(tmp_path, monkeypatch):
+def _crash_on_set_stored(tmp_path, monkeypatch, error: BaseException):
     with Upstream() as up:
         up.set_day(0)
         config = loopback_config(tmp_path, up.url)
         with store.connect(config.storage.database) as con:
             ingest(con, config, only=["huggingface"], now=NOW)
-            before = {
-                t: store.rows(con, f"SELECT * FROM {t} ORDER BY ALL")
-                for t in ("runs", "observations", "raw_pages", "quarantine")
-            }
+            tables = ("runs", "observations", "raw_pages", "quarantine")
+            before = {t: store.rows(con, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
 
             def crash(*args, **kwargs):
-                raise RuntimeError("killed after the facts were written")
+                raise error
 
             monkeypatch.setattr(store, "set_stored", crash)
             up.set_day(1)
-            with pytest.raises(RuntimeError):
-                ingest(con, config, only=["huggingface"], now=NOW + timedelta(days=1))
+            try:
+                outcomes = ingest(con, config, only=["huggingface"], now=NOW + timedelta(days=1))
+            except BaseException as exc:
+                assert exc is error
+                outcomes = None
             after = {t: store.rows(con, f"SELECT * FROM {t} ORDER BY ALL") for t in before}
+    return outcomes, before, after
+
+
+def test_crash_mid_run_leaves_the_database_as_before(tmp_path, monkeypatch):
+    # The process is stopped after the facts were written, before the commit.
+    outcomes, before, after = _crash_on_set_stored(tmp_path, monkeypatch, KeyboardInterrupt())
+    assert outcomes is None
     assert after == before
+
+
+def test_error_mid_landing_rolls_back_and_records_a_failed_run(tmp_path, monkeypatch):
+    error = RuntimeError("broke after the facts were written")
+    (outcome,), before, after = _crash_on_set_stored(tmp_path, monkeypatch, error)
+    assert outcome.status == "failed" and "broke after the facts" in outcome.error
+    assert outcome.stored == 0
+    for table in ("observations", "quarantine"):
+        assert after[table] == before[table]  # none of the run's facts landed
+    new_runs = set(after["runs"]) - set(before["runs"])
+    assert len(new_runs) == 1 and {"failed"} <= set(next(iter(new_runs)))
 
 
 def test_mostly_quarantined_payload_marks_the_run_degraded(tmp_path):

@@ -3,7 +3,8 @@ and publish when there is something new to say.
 
 A snapshot is published when a source stored new facts, or when the current snapshot
 has used up half its freshness (so a quiet upstream never lets the router's data go
-stale). Nothing is published when every source failed: the last good snapshot, with its
+stale); a cycle whose every source was skipped is judged the same way. Nothing is
+published when every source that ran failed: the last good snapshot, with its
 own `stale_after`, is the truthful thing to leave in place. A cycle that changed nothing
 and finds a fresh snapshot is a no-op, so cron may run it as often as it likes.
 
@@ -178,7 +179,9 @@ def _run_cycle(
         report.outcomes = ingest(con, config, only=only, now=now, progress=progress)
         if not report.outcomes:
             report.refused = "no source is enabled"
-        elif not any(o.succeeded for o in report.outcomes):
+        elif any(o.failed for o in report.outcomes) and not any(
+            o.succeeded for o in report.outcomes
+        ):  # skipped sources (no key, nothing to ask) are neither failures nor news
             report.refused = "every source failed; the last published snapshot is left as it was"
         elif not any(o.stored for o in report.outcomes) and (
             version := current_snapshot(con, config, now, fleet)

@@ -11,14 +11,13 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-from pydantic import ValidationError
 
 from schemas.config import GitHubConfig
 from schemas.github import GitHubRepo
 from schemas.rows import CatalogEntry, Observation, SourceResult
 
 from ..http import PayloadError, SourceClient
-from .common import quarantine
+from .common import RECORD_ERRORS, quarantine
 
 METRICS = {
     "stargazers_count": "stars",
@@ -69,35 +68,39 @@ class GitHubSource:
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
         result = SourceResult(source=self.name)
         links = {k.lower(): v for k, v in self.config.links.items()}
+        seen: set[str] = set()
         for index, record in enumerate(payloads):
             if not isinstance(record, dict):
                 raise PayloadError(f"expected a repository object, got {type(record).__name__}")
             try:
                 repo = GitHubRepo.model_validate(record)
-            except (ValidationError, ValueError) as exc:
-                result.quarantined.append(quarantine(self.name, index, record, exc))
-                continue
-            result.accepted += 1
-            result.catalog.append(
-                CatalogEntry(
+                entry = CatalogEntry(
                     source=self.name,
                     model_id=repo.full_name,
                     hugging_face_id=links.get(repo.full_name.lower()),
                     display_name=repo.full_name,
                     observed_at=observed_at,
                 )
-            )
-            for field, metric in METRICS.items():
-                value = getattr(repo, field)
-                if value is not None:
-                    result.observations.append(
-                        Observation(
-                            source=self.name,
-                            model_id=repo.full_name,
-                            metric=metric,
-                            value=float(value),
-                            observed_at=observed_at,
-                        )
+                observations = [
+                    Observation(
+                        source=self.name,
+                        model_id=repo.full_name,
+                        metric=metric,
+                        value=value,
+                        observed_at=observed_at,
                     )
+                    for field, metric in METRICS.items()
+                    if (value := getattr(repo, field)) is not None
+                ]
+            except RECORD_ERRORS as exc:
+                result.quarantined.append(quarantine(self.name, index, record, exc))
+                continue
+            if repo.full_name.lower() in seen:  # two configured names, one repository
+                result.duplicates += 1
+                continue
+            seen.add(repo.full_name.lower())
+            result.accepted += 1
+            result.catalog.append(entry)
+            result.observations.extend(observations)
         result.records_fetched = len(payloads)
         return result

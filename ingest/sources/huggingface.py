@@ -6,14 +6,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from schemas.config import HuggingFaceConfig
 from schemas.huggingface import HuggingFaceModel, check_page
+from schemas.limits import check_timestamp
 from schemas.rows import CatalogEntry, Observation, SourceResult
 
 from ..http import PayloadError, SourceClient
-from .common import quarantine
+from .common import RECORD_ERRORS, quarantine
 
 EXPAND = ["downloads", "downloadsAllTime", "likes", "trendingScore", "createdAt", "lastModified"]
 
@@ -80,7 +80,18 @@ class HuggingFaceSource:
                 index += 1
                 try:
                     model = HuggingFaceModel.model_validate(record)
-                except (ValidationError, ValueError) as exc:
+                    observations = [
+                        Observation(
+                            source=self.name,
+                            model_id=model.id,
+                            metric=metric,
+                            value=value,
+                            observed_at=observed_at,
+                        )
+                        for field, metric in METRICS.items()
+                        if (value := getattr(model, field)) is not None
+                    ]
+                except RECORD_ERRORS as exc:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc))
                     continue
                 if model.id in seen:  # an author listing and the top-N overlap
@@ -91,20 +102,14 @@ class HuggingFaceSource:
                 created = _created(model.created_at)
                 if created is not None:  # the traction formula's age term reads it
                     result.catalog.append(
-                        CatalogEntry(source=self.name, model_id=model.id, created_at=created)
-                    )
-                for field, metric in METRICS.items():
-                    value = getattr(model, field)
-                    if value is not None:
-                        result.observations.append(
-                            Observation(
-                                source=self.name,
-                                model_id=model.id,
-                                metric=metric,
-                                value=float(value),
-                                observed_at=observed_at,
-                            )
+                        CatalogEntry(
+                            source=self.name,
+                            model_id=model.id,
+                            created_at=created,
+                            observed_at=observed_at,
                         )
+                    )
+                result.observations.extend(observations)
         result.records_fetched = index
         return result
 
@@ -116,9 +121,9 @@ def _created(text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return check_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _next_link(header: str | None) -> str | None:

@@ -12,14 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from schemas.config import LiteLLMPricesConfig
+from schemas.limits import check_model_id
 from schemas.litellm_prices import PSEUDO_ENTRIES, LiteLLMPriceEntry
 from schemas.rows import CatalogEntry, Price, SourceResult
 
 from ..http import Fetched, PayloadError, SourceClient, SourceSkipped, decode_json
-from .common import quarantine
+from .common import RECORD_ERRORS, quarantine
 
 MILLION = Decimal(1_000_000)
 BUNDLED_NAME = "model_prices_and_context_window_backup.json"
@@ -75,32 +74,36 @@ class LiteLLMPricesSource:
                     result.ignored += 1
                     continue
                 try:
+                    check_model_id(key)
                     entry = LiteLLMPriceEntry.model_validate(record)
-                except (ValidationError, ValueError) as exc:
+                    if entry.input_cost_per_token is None and entry.output_cost_per_token is None:
+                        rows = None  # priced per image, second or character: not comparable
+                    else:
+                        rows = (
+                            CatalogEntry(
+                                source=self.name,
+                                model_id=key,
+                                context_length=entry.max_input_tokens,
+                                observed_at=observed_at,
+                            ),
+                            Price(
+                                source=self.name,
+                                model_id=key,
+                                provider=entry.litellm_provider,
+                                prompt_usd_per_mtok=_per_million(entry.input_cost_per_token),
+                                completion_usd_per_mtok=_per_million(entry.output_cost_per_token),
+                                observed_at=observed_at,
+                            ),
+                        )
+                except RECORD_ERRORS as exc:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc, key))
                     continue
-                if entry.input_cost_per_token is None and entry.output_cost_per_token is None:
-                    result.ignored += 1  # priced per image, second or character: not comparable
+                if rows is None:
+                    result.ignored += 1
                     continue
                 result.accepted += 1
-                result.catalog.append(
-                    CatalogEntry(
-                        source=self.name,
-                        model_id=key,
-                        context_length=entry.max_input_tokens,
-                        observed_at=observed_at,
-                    )
-                )
-                result.prices.append(
-                    Price(
-                        source=self.name,
-                        model_id=key,
-                        provider=entry.litellm_provider,
-                        prompt_usd_per_mtok=_per_million(entry.input_cost_per_token),
-                        completion_usd_per_mtok=_per_million(entry.output_cost_per_token),
-                        observed_at=observed_at,
-                    )
-                )
+                result.catalog.append(rows[0])
+                result.prices.append(rows[1])
         result.records_fetched = index
         return result
 

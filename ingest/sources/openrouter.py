@@ -14,7 +14,7 @@ from schemas.openrouter import OpenRouterModel, OpenRouterModelsPage, parse_pric
 from schemas.rows import CatalogEntry, Price, SourceResult
 
 from ..http import PayloadError, SourceClient
-from .common import quarantine
+from .common import RECORD_ERRORS, quarantine
 
 MILLION = Decimal(1_000_000)
 MAX_PAGES = 50
@@ -66,16 +66,7 @@ class OpenRouterSource:
                 index += 1
                 try:
                     model = OpenRouterModel.model_validate(record)
-                except (ValidationError, ValueError) as exc:
-                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
-                    continue
-                if model.id in seen:  # a duplicated page or record
-                    result.duplicates += 1
-                    continue
-                seen.add(model.id)
-                result.accepted += 1
-                result.catalog.append(
-                    CatalogEntry(
+                    entry = CatalogEntry(
                         source=self.name,
                         model_id=model.id,
                         canonical_slug=model.slug,
@@ -85,9 +76,7 @@ class OpenRouterSource:
                         alias_target=(model.alias_target or {}).get("slug"),
                         observed_at=observed_at,
                     )
-                )
-                result.prices.append(
-                    Price(
+                    price = Price(
                         source=self.name,
                         model_id=model.id,
                         provider="openrouter",
@@ -95,7 +84,16 @@ class OpenRouterSource:
                         completion_usd_per_mtok=per_million(model.pricing.completion),
                         observed_at=observed_at,
                     )
-                )
+                except RECORD_ERRORS as exc:
+                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
+                    continue
+                if model.id in seen:  # a duplicated page or record
+                    result.duplicates += 1
+                    continue
+                seen.add(model.id)
+                result.accepted += 1
+                result.catalog.append(entry)
+                result.prices.append(price)
         result.records_fetched = index
         result.vintage = "paged" if paged else "unpaged"
         return result

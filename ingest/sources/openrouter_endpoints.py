@@ -15,7 +15,7 @@ from schemas.openrouter import EndpointsPayload, OpenRouterEndpoint, parse_price
 from schemas.rows import Price, SourceResult
 
 from ..http import PayloadError, SourceClient, SourceSkipped
-from .common import quarantine
+from .common import RECORD_ERRORS, quarantine
 
 MILLION = Decimal(1_000_000)
 
@@ -80,17 +80,8 @@ class OpenRouterEndpointsSource:
                 index += 1
                 try:
                     offer = OpenRouterEndpoint.model_validate(record)
-                except (ValidationError, ValueError) as exc:
-                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
-                    continue
-                if (page.data.id, offer.tag) in seen:
-                    result.duplicates += 1
-                    continue
-                seen.add((page.data.id, offer.tag))
-                result.accepted += 1
-                discount = offer.pricing.discount
-                result.prices.append(
-                    Price(
+                    discount = offer.pricing.discount
+                    price = Price(
                         source=self.name,
                         model_id=page.data.id,
                         provider=offer.tag,
@@ -105,6 +96,14 @@ class OpenRouterEndpointsSource:
                         uptime_last_30m=offer.uptime_last_30m,
                         uptime_last_1d=offer.uptime_last_1d,
                     )
-                )
+                except RECORD_ERRORS as exc:
+                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
+                    continue
+                if (page.data.id, offer.tag) in seen:
+                    result.duplicates += 1
+                    continue
+                seen.add((page.data.id, offer.tag))
+                result.accepted += 1
+                result.prices.append(price)
         result.records_fetched = index
         return result

@@ -16,7 +16,7 @@ from schemas.openrouter import RankingRow, RankingsPayload
 from schemas.rows import Observation, SourceResult
 
 from ..http import PayloadError, SourceClient, SourceSkipped
-from .common import quarantine
+from .common import RECORD_ERRORS, quarantine
 
 
 class OpenRouterRankingsSource:
@@ -43,6 +43,7 @@ class OpenRouterRankingsSource:
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
         result = SourceResult(source=self.name)
         index = 0
+        seen: set[tuple[str, str]] = set()
         for payload in payloads:
             try:
                 page = RankingsPayload.model_validate(payload)
@@ -54,22 +55,24 @@ class OpenRouterRankingsSource:
                 index += 1
                 try:
                     row = RankingRow.model_validate(record)
-                except (ValidationError, ValueError) as exc:
+                    observation = Observation(
+                        source=self.name,
+                        model_id=row.model_permaslug,
+                        metric="total_tokens",
+                        value=row.total_tokens,
+                        observed_at=datetime.fromisoformat(row.date).replace(tzinfo=timezone.utc),
+                    )
+                except RECORD_ERRORS as exc:
                     result.quarantined.append(quarantine(self.name, index - 1, record, exc))
                     continue
                 if row.model_permaslug == "other":  # the long tail, summed: not a model
                     result.ignored += 1
                     continue
+                if (row.model_permaslug, row.date) in seen:  # a day listed twice
+                    result.duplicates += 1
+                    continue
+                seen.add((row.model_permaslug, row.date))
                 result.accepted += 1
-                day = datetime.fromisoformat(row.date).replace(tzinfo=timezone.utc)
-                result.observations.append(
-                    Observation(
-                        source=self.name,
-                        model_id=row.model_permaslug,
-                        metric="total_tokens",
-                        value=float(row.total_tokens),
-                        observed_at=day,
-                    )
-                )
+                result.observations.append(observation)
         result.records_fetched = index
         return result

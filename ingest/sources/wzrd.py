@@ -8,11 +8,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.config import WzrdConfig
+from schemas.limits import check_timestamp
 from schemas.rows import Observation, SourceResult
 from schemas.wzrd import CONFIDENCE_WEIGHTS, TREND_POINTS, WzrdEnvelope, WzrdSignal
 
 from ..http import PayloadError, SourceClient
-from .common import quarantine
+from .common import RECORD_ERRORS, quarantine
 
 
 class WzrdSource:
@@ -29,6 +30,7 @@ class WzrdSource:
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
         result = SourceResult(source=self.name)
         index = 0
+        seen: set[str] = set()
         for payload in payloads:
             try:
                 envelope = WzrdEnvelope.model_validate(payload)
@@ -42,35 +44,41 @@ class WzrdSource:
                 index += 1
                 try:
                     signal = WzrdSignal.from_record(record)
-                except (ValidationError, ValueError) as exc:
-                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
-                    continue
-                result.accepted += 1
-                values = {
-                    "momentum": signal.score,
-                    "trend_points": TREND_POINTS[signal.trend],
-                    "confidence_weight": CONFIDENCE_WEIGHTS[signal.confidence],
-                }
-                if signal.delta_pct is not None:
-                    values["delta_pct"] = signal.delta_pct
-                for metric, value in values.items():
-                    result.observations.append(
+                    values = {
+                        "momentum": signal.score,
+                        "trend_points": TREND_POINTS[signal.trend],
+                        "confidence_weight": CONFIDENCE_WEIGHTS[signal.confidence],
+                    }
+                    if signal.delta_pct is not None:
+                        values["delta_pct"] = signal.delta_pct
+                    observations = [
                         Observation(
                             source=self.name,
                             model_id=signal.model,
                             metric=metric,
-                            value=float(value),
+                            value=value,
                             observed_at=when,
                         )
-                    )
+                        for metric, value in values.items()
+                    ]
+                except RECORD_ERRORS as exc:
+                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
+                    continue
+                if signal.model in seen:  # a model listed twice in one feed
+                    result.duplicates += 1
+                    continue
+                seen.add(signal.model)
+                result.accepted += 1
+                result.observations.extend(observations)
         result.records_fetched = index
         return result
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
+def _parse_time(value: Any) -> datetime | None:
+    """The feed's `generated_at`, or None when it is missing or not a usable time."""
+    if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return check_timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         return None
