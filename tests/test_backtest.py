@@ -289,3 +289,12 @@ def test_backtest_without_history_says_so(config, tmp_path, capsys):
         pass
     assert main(["--config", str(cfg), "backtest"]) == 1
     assert "no observations" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("created", ["not a date", "0001-01-01T00:00:00Z", "9999-12-31T23:59Z"])
+def test_a_bad_created_at_costs_the_age_term_not_the_record(config, tmp_path, created):
+    payload = [{"id": "org/odd-date", "downloads": 10, "likes": 1, "createdAt": created}]
+    ingest_days(config, tmp_path, [payload])
+    with store.connect(config.storage.database, read_only=True) as con:
+        assert store.rows(con, "SELECT count(*) FROM observations")[0][0] == 2
+        assert store.rows(con, "SELECT count(created_at) FROM catalog")[0][0] == 0
