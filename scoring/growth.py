@@ -159,7 +159,7 @@ def growth_signals(
     if history.is_empty():
         return pl.DataFrame(schema=SIGNAL_SCHEMA)
     pairs = weighted_pairs(config.metric_weights)
-    daily = _daily(history, pairs)
+    daily = _daily(history, pairs) if pairs else pl.DataFrame()
     parts: list[pl.DataFrame] = []
     if not daily.is_empty():
         parts.append(_score_series(daily, history, pairs, config, now, created))

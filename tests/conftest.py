@@ -16,7 +16,7 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 from schemas.config import TractionConfig  # noqa: E402
 from scoring.snapshot import render  # noqa: E402
 
-from helpers import loopback_config, snapshot_body  # noqa: E402
+from helpers import bundled_week, loopback_config, snapshot_body  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 
 __all__ = ["loopback_config", "snapshot_body"]
@@ -107,3 +107,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     Skips without the binary, fails instead under CI (tests/redis_server.py)."""
     with RedisServer(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+@pytest.fixture
+def week(tmp_path: Path) -> tuple[Path, TractionConfig]:
+    """Eight bundled days ending now, through the real pipeline: (config file, config)."""
+    return bundled_week(tmp_path)

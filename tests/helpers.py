@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from ingest.sources import SOURCE_TYPES
 from schemas.config import TractionConfig
 from schemas.snapshot import SnapshotBody
 
@@ -191,3 +195,114 @@ enabled = false
 """
     )
     return path
+
+
+# The command as an operator runs it ----------------------------------------------------
+
+
+def traction(*args: str, config: Path | None = None, cwd: Path | None = None, **env: str):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
+    environ.update(env)
+    if config:
+        environ["TRACTION_CONFIG"] = str(config)
+    return subprocess.run(
+        [sys.executable, "-m", "traction.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def write_config(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "traction.toml"
+    path.write_text(
+        f"""
+[storage]
+database = "{tmp_path / "data" / "traction.duckdb"}"
+snapshot = "{tmp_path / "data" / "snapshot.json"}"
+analytics = "{tmp_path / "data" / "analytics.duckdb"}"
+
+[sources.openrouter]
+requests_per_window = 10000  # a loopback mirror: no need to pace
+base_url = "{url}/api/v1"
+timeout = 5
+
+[sources.huggingface]
+requests_per_window = 10000  # a loopback mirror: no need to pace
+base_url = "{url}"
+authors = ["Qwen", "meta-llama"]
+top_n = 5
+timeout = 5
+
+[sources.wzrd]
+enabled = true
+base_url = "{url}"
+timeout = 5
+
+[sources.openrouter_endpoints]
+requests_per_window = 10000  # a loopback mirror: no need to pace
+base_url = "{url}/api/v1"
+timeout = 5
+
+[sources.openrouter_rankings]
+requests_per_window = 10000  # a loopback mirror: no need to pace
+base_url = "{url}/api/v1"
+timeout = 5
+
+[retry]
+attempts = 2
+backoff_initial = 0.01
+backoff_max = 0.05
+"""
+    )
+    # Any source not pointed at loopback above is switched off: tests never leave 127.0.0.1.
+    text = path.read_text()
+    for name in SOURCE_TYPES:
+        if f"[sources.{name}]" not in text:
+            text += f"\n[sources.{name}]\nenabled = false\n"
+    path.write_text(text)
+    return path
+
+
+def daemon_config(tmp_path: Path, url: str) -> Path:
+    path = write_config(tmp_path, url)
+    text = path.read_text().replace(
+        "[sources.wzrd]\nenabled = true", "[sources.wzrd]\nenabled = false"
+    )
+    text = text.replace("[sources.openrouter]\n", "[sources.openrouter]\ninterval = 2\n", 1)
+    text = text.replace("[sources.huggingface]\n", "[sources.huggingface]\ninterval = 2\n", 1)
+    text = text.replace(
+        "[sources.openrouter_endpoints]\n", "[sources.openrouter_endpoints]\nenabled = false\n", 1
+    )
+    path.write_text(text)
+    return path
+
+
+def start(config: Path, log: Path, *extra: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
+    env["TRACTION_CONFIG"] = str(config)
+    return subprocess.Popen(
+        [sys.executable, "-m", "traction.cli", "run", *extra],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def bundled_week(directory: Path) -> tuple[Path, TractionConfig]:
+    """Eight bundled days ending now, through the real pipeline: (config file, config)."""
+    from traction.config import load_config
+    from traction.demo.upstream import Upstream
+    from traction.pipeline import run_cycle
+
+    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+    with Upstream() as up:
+        path = write_config(directory, up.url)
+        config = load_config(path, environ={})
+        for day in range(8):
+            up.set_day(day)
+            run_cycle(config, now=now - timedelta(days=7 - day))
+    return path, config

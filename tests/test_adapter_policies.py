@@ -19,7 +19,7 @@ from schemas.config import AdapterConfig
 from scoring.snapshot import render
 
 from helpers import snapshot_body
-from test_adapter_router import (
+from routing import (
     FIRST,
     GEMMA,
     LLAMA,

@@ -10,26 +10,11 @@ import duckdb
 import pytest
 
 from traction import store
-from traction.config import load_config
 from traction.daemon import retention_job
-from traction.demo.upstream import Upstream
-from traction.pipeline import run_cycle
 
-from test_cli import traction, write_config
+from helpers import traction
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
-
-
-@pytest.fixture
-def week(tmp_path):
-    """Eight bundled days ending now, through the real pipeline."""
-    with Upstream() as up:
-        path = write_config(tmp_path, up.url)
-        config = load_config(path, environ={})
-        for day in range(8):
-            up.set_day(day)
-            run_cycle(config, now=NOW - timedelta(days=7 - day))
-    return path, config
 
 
 def test_analytics_copy_has_the_documented_views(week):

@@ -15,9 +15,8 @@ from ingest.runner import ingest, replay
 from traction import store
 from traction.demo.upstream import Upstream, bundled
 
-from helpers import loopback_config
-from test_cli import traction, write_config
-from test_fault_matrix import PRICE_MAP, RANKINGS, page_of
+from helpers import loopback_config, traction, write_config
+from payloads import PRICE_MAP, RANKINGS, page_of
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 

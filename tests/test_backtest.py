@@ -237,9 +237,10 @@ def test_backtest_command_table_json_and_chart(history, tmp_path, capsys):
     traction = block["rankings"]["traction"]
     # Steady growers: the past predicts the future, and traction reads it.
     assert traction["all"]["spearman.composite"] > 0.8
-    assert traction["all"]["spearman.composite"] > block["rankings"]["random"]["all"][
-        "spearman.composite"
-    ] + 0.5
+    assert (
+        traction["all"]["spearman.composite"]
+        > block["rankings"]["random"]["all"]["spearman.composite"] + 0.5
+    )
     assert traction["first half"]["days"] + traction["second half"]["days"] == len(block["days"])
     (event,) = result["breakouts"]["events"]
     assert event["key"] == BREAKOUT and event["latency_days"]["traction"] == 0

@@ -3,80 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-from ingest.sources import SOURCE_TYPES
 from traction.demo.upstream import Upstream
 
-
-def traction(*args: str, config: Path | None = None, cwd: Path | None = None, **env: str):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
-    environ.update(env)
-    if config:
-        environ["TRACTION_CONFIG"] = str(config)
-    return subprocess.run(
-        [sys.executable, "-m", "traction.cli", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        cwd=cwd,
-        timeout=120,
-    )
-
-
-def write_config(tmp_path: Path, url: str) -> Path:
-    path = tmp_path / "traction.toml"
-    path.write_text(
-        f"""
-[storage]
-database = "{tmp_path / "data" / "traction.duckdb"}"
-snapshot = "{tmp_path / "data" / "snapshot.json"}"
-analytics = "{tmp_path / "data" / "analytics.duckdb"}"
-
-[sources.openrouter]
-requests_per_window = 10000  # a loopback mirror: no need to pace
-base_url = "{url}/api/v1"
-timeout = 5
-
-[sources.huggingface]
-requests_per_window = 10000  # a loopback mirror: no need to pace
-base_url = "{url}"
-authors = ["Qwen", "meta-llama"]
-top_n = 5
-timeout = 5
-
-[sources.wzrd]
-enabled = true
-base_url = "{url}"
-timeout = 5
-
-[sources.openrouter_endpoints]
-requests_per_window = 10000  # a loopback mirror: no need to pace
-base_url = "{url}/api/v1"
-timeout = 5
-
-[sources.openrouter_rankings]
-requests_per_window = 10000  # a loopback mirror: no need to pace
-base_url = "{url}/api/v1"
-timeout = 5
-
-[retry]
-attempts = 2
-backoff_initial = 0.01
-backoff_max = 0.05
-"""
-    )
-    # Any source not pointed at loopback above is switched off: tests never leave 127.0.0.1.
-    text = path.read_text()
-    for name in SOURCE_TYPES:
-        if f"[sources.{name}]" not in text:
-            text += f"\n[sources.{name}]\nenabled = false\n"
-    path.write_text(text)
-    return path
+from helpers import traction, write_config
 
 
 def test_run_once_publishes_then_survives_every_source_down(tmp_path):

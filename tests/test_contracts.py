@@ -14,87 +14,9 @@ from ingest.sources import HuggingFaceSource, OpenRouterSource, WzrdSource
 from schemas.config import HuggingFaceConfig, OpenRouterConfig, WzrdConfig
 from traction.demo.upstream import bundled
 
-NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+from payloads import WZRD_A, WZRD_B, WZRD_C
 
-# Vintage A, shaped like litellm-wzrd-momentum 0.1.0's test fixture: its first model is verbatim
-# that package's own (its golden score 3.43925); the other two are chosen to give its other
-# golden scores (0.14025, -2.069).
-WZRD_A = {
-    "generated_at": "2026-03-26T12:00:00Z",
-    "count": 3,
-    "signal_version": 2,
-    "update_interval_secs": 600,
-    "models": [
-        {
-            "model": "Qwen/Qwen3.5-9B",
-            "market_id": 20,
-            "platform": "huggingface",
-            "velocity_trend": "surging",
-            "momentum_score": 0.92,
-            "velocity_delta_pct": 65.3,
-            "routing_implication": "pre_warm_urgent",
-            "history_depth": 3,
-            "history_confidence": "normal",
-        },
-        {
-            "model": "meta-llama/Llama-3.3-70B-Instruct",
-            "velocity_trend": "stable",
-            "momentum_score": 0.45,
-            "velocity_delta_pct": 2.1,
-            "history_confidence": "normal",
-        },
-        {
-            "model": "mistralai/Mistral-7B-Instruct-v0.3",
-            "velocity_trend": "cooling",
-            "momentum_score": 0.12,
-            "velocity_delta_pct": -42.0,
-            "history_confidence": "normal",
-        },
-    ],
-}
-WZRD_B = {
-    "count": 2,
-    "models": [
-        {
-            "model": "Qwen/Qwen3.5-9B",
-            "trend": "accelerating",
-            "score": 0.7,
-            "action": "pre_warm",
-            "confidence": "high",
-            "platform": "huggingface",
-            "capabilities": ["chat"],
-        },
-        {
-            "model": "qwen/qwen3.5-9b",
-            "trend": "stable",
-            "score": 0.5,
-            "action": "maintain",
-            "confidence": "unknown",
-            "platform": "openrouter",
-            "capabilities": [],
-        },
-    ],
-}
-WZRD_C = {
-    "contract_version": "wzrd.momentum.v1",
-    "generated_at": "2026-03-28T09:30:00Z",
-    "provenance": {"source": "wzrd", "root_seq": 4411},
-    "count": 1,
-    "models": [
-        {
-            "model": "Qwen/Qwen3.5-9B",
-            "trend": "surging",
-            "score": 0.9,
-            "action": "pre_warm_urgent",
-            "confidence": "normal",
-            "platform": "huggingface",
-            "reason": "downloads up",
-            "delta_pct": 41.0,
-            "velocity_ema": None,
-            "quality_index": None,
-        },
-    ],
-}
+NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 
 
 def metrics(result, model_id):

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,33 +12,7 @@ import duckdb
 from schemas.snapshot import Snapshot
 from traction.demo.upstream import Upstream, bundled
 
-from test_cli import traction, write_config
-
-
-def daemon_config(tmp_path: Path, url: str) -> Path:
-    path = write_config(tmp_path, url)
-    text = path.read_text().replace(
-        "[sources.wzrd]\nenabled = true", "[sources.wzrd]\nenabled = false"
-    )
-    text = text.replace("[sources.openrouter]\n", "[sources.openrouter]\ninterval = 2\n", 1)
-    text = text.replace("[sources.huggingface]\n", "[sources.huggingface]\ninterval = 2\n", 1)
-    text = text.replace(
-        "[sources.openrouter_endpoints]\n", "[sources.openrouter_endpoints]\nenabled = false\n", 1
-    )
-    path.write_text(text)
-    return path
-
-
-def start(config: Path, log: Path, *extra: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
-    env["TRACTION_CONFIG"] = str(config)
-    return subprocess.Popen(
-        [sys.executable, "-m", "traction.cli", "run", *extra],
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+from helpers import daemon_config, start, traction
 
 
 def ingest_runs(analytics: Path) -> list[tuple]:

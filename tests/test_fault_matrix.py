@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,83 +19,12 @@ import respx
 
 from ingest.runner import ingest
 from traction import store
-from traction.demo.upstream import bundled
 
 from helpers import loopback_config
-from test_contracts import WZRD_A, WZRD_C
+from payloads import T0, WZRD_A, page_of
 
 BASE = "http://up.test"
-T0 = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
 T1 = T0 + timedelta(days=1)
-
-RANKINGS = {
-    "data": [
-        {
-            "date": "2026-11-01",
-            "model_permaslug": "qwen/qwen3.5-9b-20260601",
-            "total_tokens": "912000000",
-        },
-        {
-            "date": "2026-11-01",
-            "model_permaslug": "openai/gpt-oss-120b-20260601",
-            "total_tokens": "500000000",
-        },
-        {"date": "2026-11-01", "model_permaslug": "other", "total_tokens": "7000000000"},
-    ],
-    "meta": {
-        "as_of": "2026-11-02",
-        "version": "1",
-        "start_date": "2026-11-01",
-        "end_date": "2026-11-01",
-    },
-}
-PRICE_MAP = {
-    "sample_spec": {"input_cost_per_token": "0.0", "litellm_provider": "one of ..."},
-    "groq/openai/gpt-oss-120b": {
-        "litellm_provider": "groq",
-        "mode": "chat",
-        "input_cost_per_token": 1.5e-07,
-        "output_cost_per_token": 7.5e-07,
-    },
-    "together_ai/Qwen/Qwen3.5-9B": {
-        "litellm_provider": "together_ai",
-        "mode": "chat",
-        "input_cost_per_token": 8e-08,
-        "output_cost_per_token": 2e-07,
-    },
-    "dall-e-3": {
-        "litellm_provider": "openai",
-        "mode": "image_generation",
-        "output_cost_per_image": 0.04,
-    },
-}
-
-
-def page_of(day: int, source: str) -> Any:
-    """The good payload of `source` on simulated `day` (day 1 differs from day 0)."""
-    if source == "openrouter":
-        return bundled("openrouter", 7 if day else 0)
-    if source == "huggingface":
-        return [m for m in bundled("huggingface", day) if m["id"].startswith("Qwen/")]
-    if source == "wzrd":
-        payload = copy.deepcopy(WZRD_C)
-        payload["generated_at"] = (T0 + timedelta(days=day)).isoformat()
-        return payload
-    if source == "openrouter_endpoints":
-        return bundled("openrouter_endpoints", day)["qwen/qwen3.5-9b"]
-    if source == "openrouter_rankings":
-        payload = copy.deepcopy(RANKINGS)
-        for row in payload["data"]:
-            row["date"] = str((T0 + timedelta(days=day)).date())
-        return payload
-    if source == "github":
-        return bundled("github", day)["QwenLM/Qwen3.5"]
-    if source == "litellm_prices":
-        payload = copy.deepcopy(PRICE_MAP)
-        payload["groq/openai/gpt-oss-120b"]["input_cost_per_token"] = 1.5e-07 + day * 1e-08
-        return payload
-    raise AssertionError(source)
-
 
 URLS = {
     "openrouter": f"{BASE}/api/v1/models",

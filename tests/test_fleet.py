@@ -38,9 +38,8 @@ from traction.demo.upstream import Upstream, bundled
 from traction.fleet import Fleet, NotLeader
 
 import redis_server
-from helpers import snapshot_body
+from helpers import snapshot_body, traction, write_config
 from redis_server import RedisServer
-from test_cli import traction, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "fleet-test-key-0123456789abcdef"

@@ -13,7 +13,7 @@ from traction.config import load_config
 from traction.demo.upstream import Upstream
 from traction.pipeline import CycleReport, run_cycle, score_and_publish
 
-from test_cli import traction, write_config
+from helpers import traction, write_config
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
 

@@ -12,7 +12,7 @@ import sys
 from traction.demo.upstream import Upstream
 from traction.progress import Progress
 
-from test_cli import write_config
+from helpers import write_config
 
 
 class Terminal(io.StringIO):

@@ -17,7 +17,7 @@ from scoring.signals import compute_signals
 from scoring.snapshot import build_snapshot
 from traction import store
 
-from test_contracts import WZRD_A
+from payloads import WZRD_A
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 WEIGHTS = {"huggingface.downloads": 1.0, "wzrd.momentum": 1.0}

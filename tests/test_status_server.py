@@ -18,13 +18,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.snapshot import Snapshot, SnapshotBody
 from scoring.snapshot import render
-from traction.config import load_config
 from traction.demo.upstream import Upstream
-from traction.pipeline import run_cycle
 from traction.status_server import StatusServer, sparkline
 
-from test_cli import write_config
-from test_daemon import daemon_config, start
+from helpers import bundled_week, daemon_config, start
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
 
@@ -39,15 +36,8 @@ def get(url: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def week(tmp_path_factory):
-    """Eight bundled days ending now, through the real pipeline."""
-    tmp_path = tmp_path_factory.mktemp("week")
-    with Upstream() as up:
-        path = write_config(tmp_path, up.url)
-        config = load_config(path, environ={})
-        for day in range(8):
-            up.set_day(day)
-            run_cycle(config, now=NOW - timedelta(days=7 - day))
-    return config
+    """The shared week, once for the module: the page only reads it."""
+    return bundled_week(tmp_path_factory.mktemp("week"))[1]
 
 
 @pytest.fixture
