@@ -182,7 +182,8 @@ def land(
         if config.ingest.archive_retention_days and origin != "replay":
             store.archive(con, run_id, source.name, fetch.pages)
         if result is not None and outcome.status in ("ok", "degraded"):
-            outcome.stored = store.land(con, run_id, result)
+            complete = outcome.status == "ok"  # a partial run lists, never delists
+            outcome.stored = store.land(con, run_id, result, complete=complete)
             store.set_stored(con, run_id, outcome.stored)
     level = logging.WARNING if outcome.failed or outcome.status == "degraded" else logging.INFO
     log.log(
