@@ -106,7 +106,9 @@ def test_a_stale_variant_no_longer_claims_the_live_base_id(config: TractionConfi
                         "hf": "deepseek-ai/DeepSeek-R1",
                         "prompt": "0.7",
                         "completion": "2.5",
-                    }
+                    },
+                    # a live variant listed without the link is still the base model's
+                    {"id": "deepseek/deepseek-r1:free", "prompt": 0, "completion": 0},
                 ],
             ),
         ],
@@ -115,12 +117,20 @@ def test_a_stale_variant_no_longer_claims_the_live_base_id(config: TractionConfi
     with store.connect(config.storage.database, read_only=True) as con:
         found = resolve(con, config, "deepseek/deepseek-r1")
     assert (found["key"], found["candidates"]) == ("deepseek-ai/deepseek-r1", [])
+    with store.connect(config.storage.database, read_only=True) as con:
+        assert resolve(con, config, "deepseek/deepseek-r1:free")["key"] == "deepseek-ai/deepseek-r1"
 
     models = snapshot_at(config, day(201))
     by_alias = {a.lower(): m.key for m in models.values() for a in (m.key, *m.aliases)}
     route = {"model_name": "r1", "litellm_params": {"model": "openrouter/deepseek/deepseek-r1"}}
     assert match_deployment(route, by_alias) == "deepseek-ai/deepseek-r1"
-    assert quotes(models["deepseek-ai/deepseek-r1"]) == [("deepseek/deepseek-r1", "0.7", "2.5")]
+    live = models["deepseek-ai/deepseek-r1"]
+    assert live.cheapest.model_id == "deepseek/deepseek-r1"  # $0.70 / $2.50, not :nitro's
+    assert live.blended_usd_per_mtok == pytest.approx((3 * 0.7 + 2.5) / 4)
+    assert quotes(live) == [
+        ("deepseek/deepseek-r1", "0.7", "2.5"),
+        ("deepseek/deepseek-r1:free", "0", "0"),
+    ]
     assert "deepseek/deepseek-r1" not in models  # no phantom
 
 
