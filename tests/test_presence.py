@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,85 @@ def test_presence_records_delistings_and_returns_and_partial_runs_delist_nothing
     assert "acme/a:free" not in {q.model_id for q in snapshot_at(config, day(3))["acme/a"].prices}
     # the partial run delisted nothing: acme/b still prices its model
     assert quotes(snapshot_at(config, day(7))["acme/b"]) == [("acme/b", "2", "2")]
+
+
+def endpoints(model_id: str, offers: dict[str, float]) -> dict[str, Any]:
+    """An OpenRouter /models/{id}/endpoints body: provider tag -> USD per million tokens."""
+    per_token = format(Decimal(1) / 1_000_000, "f")
+    return {
+        "data": {
+            "id": model_id,
+            "endpoints": [
+                {
+                    "provider_name": tag.title(),
+                    "tag": tag,
+                    "pricing": {
+                        "prompt": str(Decimal(per_token) * Decimal(str(usd))),
+                        "completion": str(Decimal(per_token) * Decimal(str(usd))),
+                    },
+                }
+                for tag, usd in offers.items()
+            ],
+        }
+    }
+
+
+def test_a_provider_leaving_a_model_stops_quoting_and_a_delisted_model_takes_its_offers(
+    tmp_path: Path, config: TractionConfig
+):
+    a = {"id": "acme/a", "hf": "acme/A", "prompt": 5, "completion": 5}
+    ingest(config, [(day(0), [a]), (day(1), [a]), (day(2), [{"id": "acme/b"}])])
+    with store.connect(config.storage.database) as con:
+        for n, offers in ((0, {"cheap": 1, "pricey": 4}), (1, {"pricey": 4})):
+            path = tmp_path / f"endpoints-{n}.json"
+            path.write_text(json.dumps(endpoints("acme/a", offers)))
+            outcome = ingest_files(con, config, "openrouter_endpoints", [path], day(n))
+            assert outcome.status == "ok"
+        spans = store.rows(
+            con,
+            "SELECT provider, listed_at, delisted_at FROM presence"
+            " WHERE source = 'openrouter_endpoints' ORDER BY ALL",
+        )
+    at = lambda n: day(n).replace(tzinfo=None)  # noqa: E731
+    assert spans == [("cheap", at(0), at(1)), ("pricey", at(0), None)]
+    assert snapshot_at(config, day(0.5))["acme/a"].cheapest.provider == "cheap"
+    assert snapshot_at(config, day(1.5))["acme/a"].cheapest.provider == "pricey"
+    # gone from OpenRouter's catalogue (its endpoints page answers 404): no offer is left
+    assert "acme/a" not in snapshot_at(config, day(2.5))
+
+
+def test_litellm_price_map_entries_are_delisted_when_the_map_drops_them(
+    tmp_path: Path, config: TractionConfig
+):
+    entry = {"litellm_provider": "openai", "input_cost_per_token": 1e-6}
+    maps = [
+        {"gpt-x": entry, "gpt-old": entry},
+        {"gpt-x": entry},
+        {"gpt-x": entry, "gpt-old": entry},
+    ]
+    with store.connect(config.storage.database) as con:
+        for n, body in enumerate(maps):
+            path = tmp_path / f"map-{n}.json"
+            path.write_text(json.dumps(body))
+            assert ingest_files(con, config, "litellm_prices", [path], day(n)).status == "ok"
+        spans = store.rows(
+            con,
+            "SELECT model_id, listed_at, delisted_at FROM presence"
+            " WHERE source = 'litellm_prices' ORDER BY ALL",
+        )
+        present = store.present_prices(con, day(1.5), config.identity.presence_window)
+    at = lambda n: day(n).replace(tzinfo=None)  # noqa: E731
+    assert spans == [("gpt-old", at(0), at(1)), ("gpt-old", at(2), None), ("gpt-x", at(0), None)]
+    assert [row[1] for row in present] == ["gpt-x"]
+
+
+def test_an_upgraded_database_gains_the_lists_its_earlier_runs_observed(config: TractionConfig):
+    ingest(config, PRICED)
+    before = tables(config)
+    with store.connect(config.storage.database) as con:
+        # the database as it was before migration 005
+        con.execute("DROP VIEW presence; DROP VIEW listed; DROP TABLE listings")
+        con.execute("DELETE FROM schema_version WHERE version >= 5")
+        assert store.migrate(con) >= 5
+    assert tables(config) == before
+    assert before["presence"]
