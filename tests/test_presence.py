@@ -298,3 +298,22 @@ def test_an_upgraded_database_gains_the_lists_its_earlier_runs_observed(config: 
         assert store.migrate(con) >= 5
     assert tables(config) == before
     assert before["presence"]
+
+
+def test_a_model_whose_record_was_quarantined_stays_listed(tmp_path: Path, config: TractionConfig):
+    models = [{"id": f"acme/m{n}", "hf": f"acme/M{n}"} for n in range(9)]
+    ingest(config, [(day(0), [*models, {"id": "acme/odd", "hf": "acme/Odd"}])])
+    with store.connect(config.storage.database) as con:
+        body = openrouter_models([*models, {"id": "acme/odd", "hf": "acme/Odd"}])
+        body["data"][-1]["pricing"]["prompt"] = "cheap"  # 1 of 10 quarantined: still ok
+        path = tmp_path / "one-bad.json"
+        path.write_text(json.dumps(body))
+        assert ingest_files(con, config, "openrouter", [path], day(1)).status == "ok"
+        spans = store.rows(
+            con, "SELECT listed_at, delisted_at FROM presence WHERE model_id = 'acme/odd'"
+        )
+        found = resolve(con, config, "acme/odd")
+    assert spans == [(day(0).replace(tzinfo=None), None)]
+    assert found["key"] == "acme/odd"
+    # listed, but its price now is unreadable: the snapshot quotes no stale one for it
+    assert "acme/odd" not in snapshot_at(config, day(1.5))
