@@ -280,7 +280,8 @@ def _land(
         if config.ingest.archive_retention_days and origin != "replay":
             store.archive(con, run_id, source.name, fetch.pages)
         if result is not None and outcome.status in ("ok", "degraded"):
-            outcome.stored = store.land(con, run_id, result)
+            complete = outcome.status == "ok"  # a partial run lists, never delists
+            outcome.stored = store.land(con, run_id, result, complete=complete)
             store.set_stored(con, run_id, outcome.stored)
         elif result is not None and outcome.status == "failed":  # why nothing passed
             store.land(con, run_id, result.model_copy(update=_QUARANTINE_ONLY))

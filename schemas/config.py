@@ -198,6 +198,15 @@ class IdentityConfig(_Section):
         description="any name (a LiteLLM route, a house alias) -> the model id it stands for;"
         " always wins over links found in the data",
     )
+    presence_window: int = Field(
+        default=7 * 86400,
+        ge=60,
+        description="seconds an id counts as present after a source last reported it, for"
+        " sources that list no whole catalogue (Hugging Face, GitHub, rankings, WZRD); ids"
+        " of full-list sources (OpenRouter, its endpoints, LiteLLM's price map) are present"
+        " while their source's latest complete list names them. Only present ids claim"
+        " names and quote prices",
+    )
 
 
 class BalancedWeights(_Section):

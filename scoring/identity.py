@@ -112,11 +112,18 @@ def build_identity(
                 if why not in whys:
                     whys.append(why)
 
+    # A variant the source lists without a link (`:free`, `:nitro`, ...) is its linked
+    # base model's variant, not a model of its own that would claim the base id.
+    linked = {(r[0], r[1]): r[3] for r in rows if r[3]}
     for source, model_id, slug, hf_id, _target in rows:
         if source not in PRIMARY_SOURCES or model_id.startswith("~"):
             continue
+        base_link = linked.get((source, base_id(model_id)))
         if hf_id:
             key, why = norm(hf_id), f"{source} links {model_id!r} to Hugging Face {hf_id!r}"
+        elif base_link and base_id(model_id) != model_id:
+            key = norm(base_link)
+            why = f"{source} links {base_id(model_id)!r}, of which {model_id!r} is a variant"
         else:
             key, why = norm(base_id(model_id)), f"{source} lists {model_id!r}"
         claim(source, model_id, key, why, model_id, base_id(model_id), slug, slug and base_id(slug))

@@ -74,17 +74,33 @@ def source_freshness(
     return fresh
 
 
-def load_identity(con: duckdb.DuckDBPyConnection, config: TractionConfig, observed=()):
-    catalog = store.rows(
-        con,
-        "SELECT source, model_id, canonical_slug, hugging_face_id, alias_target FROM catalog"
-        # Hugging Face rows only date models (created_at); they link no ids.
-        " WHERE source <> 'huggingface' ORDER BY 1, 2",
-    )
+def load_identity(
+    con: duckdb.DuckDBPyConnection,
+    config: TractionConfig,
+    observed=(),
+    now: datetime | None = None,
+):
+    """Who is who as of `now` (default: the wall clock), among the ids present then
+    (`store.present_ids`): a model that left its source's list, or that no source has
+    reported within `identity.presence_window`, claims no name, so a stale variant can
+    never take an id from the live model."""
+    now = _aware(now or datetime.now(timezone.utc))
+    present = store.present_ids(con, now, config.identity.presence_window)
+    catalog = [
+        row
+        for row in store.rows(
+            con,
+            "SELECT source, model_id, canonical_slug, hugging_face_id, alias_target FROM catalog"
+            # Hugging Face rows only date models (created_at); they link no ids.
+            " WHERE source <> 'huggingface' ORDER BY 1, 2",
+        )
+        if (row[0], row[1]) in present
+    ]
     if not observed:
         observed = store.rows(
             con, "SELECT DISTINCT source, model_id FROM observations ORDER BY ALL"
         )
+    observed = [pair for pair in observed if tuple(pair) in present]
     return build_identity(catalog, observed, config.identity.aliases)
 
 
@@ -102,17 +118,9 @@ def score_at(con: duckdb.DuckDBPyConnection, config: TractionConfig, now: dateti
     observed = sorted(
         set(zip(signals["source"].to_list(), signals["model_id"].to_list(), strict=True))
     )
-    identity = load_identity(con, config, observed)
-    prices = store.rows(
-        con,
-        "SELECT p.source, p.model_id, p.provider, p.prompt_usd_per_mtok, p.completion_usd_per_mtok"
-        " FROM prices p JOIN (SELECT source, model_id, max(observed_at) AS at FROM prices"
-        " WHERE observed_at <= ? GROUP BY 1, 2) latest"
-        " ON p.source = latest.source AND p.model_id = latest.model_id"
-        " AND p.observed_at = latest.at"
-        " ORDER BY 1, 2, 3",
-        [store.naive_utc(now)],
-    )
+    identity = load_identity(con, config, observed, now)
+    # Only offers present at `now`: a delisted id's last price is nobody's offer.
+    prices = store.present_prices(con, now, config.identity.presence_window)
     return score_models(list(signals.iter_rows(named=True)), prices, identity, config.scoring, now)
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,28 @@ def bundled_week(directory: Path) -> tuple[Path, TractionConfig]:
             up.set_day(day)
             run_cycle(config, now=now - timedelta(days=7 - day))
     return path, config
+
+
+def openrouter_models(models: list[dict[str, Any]]) -> dict[str, Any]:
+    """An OpenRouter /api/v1/models body in the real shape. Each model: id, and optionally
+    hf (hugging_face_id, "" when absent as OpenRouter sends it), slug (canonical_slug),
+    prompt / completion (USD per million tokens, as strings or numbers)."""
+    per_token = lambda usd: format(Decimal(str(usd)) / 1_000_000, "f")  # noqa: E731
+    return {
+        "data": [
+            {
+                "id": m["id"],
+                "canonical_slug": m.get("slug", m["id"].split(":")[0]),
+                "hugging_face_id": m.get("hf", ""),
+                "name": m.get("name", m["id"]),
+                "created": 1750000000,
+                "context_length": 131072,
+                "architecture": {"modality": "text->text", "input_modalities": ["text"]},
+                "pricing": {
+                    "prompt": per_token(m.get("prompt", 1)),
+                    "completion": per_token(m.get("completion", 2)),
+                },
+            }
+            for m in models
+        ]
+    }

@@ -16,7 +16,18 @@ import duckdb
 from . import store
 
 # Copied as they are; the raw archive stays behind (large, and not analysis material).
-TABLES = ["runs", "observations", "prices", "price_changes", "catalog", "quarantine", "scores"]
+# `presence` is a view over prices and listings in the worker's database, copied as a table.
+TABLES = [
+    "runs",
+    "observations",
+    "prices",
+    "price_changes",
+    "catalog",
+    "quarantine",
+    "scores",
+    "listings",
+    "presence",
+]
 
 VIEWS = {
     "daily_signals": """
@@ -128,7 +139,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, directory: str | os.PathLike[
             f" TO '{path}' (FORMAT parquet, PARTITION_BY ({partition}), OVERWRITE_OR_IGNORE)"
         )
         written.append(path)
-    for table in ("runs", "catalog", "price_changes", "quarantine"):
+    for table in ("runs", "catalog", "price_changes", "quarantine", "presence"):
         path = out / f"{table}.parquet"
         con.execute(f"COPY {table} TO '{path}' (FORMAT parquet)")
         written.append(path)

@@ -74,7 +74,9 @@ def load_daily(
     )
     if raw.is_empty():
         raise BacktestError("no observations of a weighted metric: ingest for a few weeks first")
-    identity = load_identity(con, config)
+    # who is who as of the history's end (not the wall clock: a replayed history may end
+    # long ago, and ids count as present only near the time asked about)
+    identity = load_identity(con, config, now=end_of(raw["day"].max()))
     ids = raw.select("source", "model_id").unique()
     keys = ids.with_columns(
         key=pl.struct("source", "model_id").map_elements(

@@ -290,21 +290,132 @@ def prune_archive(con: duckdb.DuckDBPyConnection, retention_days: int) -> int:
 
 def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Compare each price this run stored with the one before it, per source, model and
-    provider, and keep every difference."""
+    provider, and keep every difference.
+
+    A back-filled observation can land between two stored ones: it changes what the
+    later neighbour is compared with, so each series' changes from the run's earliest
+    new observation on are re-derived, not appended. Observations loaded in any order
+    then leave the changes in-order ingestion would. (A change's run is the run that
+    stored the new price, as in-order ingestion records it.)"""
+    touched = (
+        "SELECT source, model_id, provider, min(observed_at) AS since FROM prices"
+        " WHERE run_id = ? GROUP BY ALL"
+    )
+    con.execute(
+        f"DELETE FROM price_changes c USING ({touched}) t WHERE c.source = t.source"
+        " AND c.model_id = t.model_id AND c.provider = t.provider AND c.changed_at >= t.since",
+        [run_id],
+    )
     con.execute(
         "INSERT INTO price_changes SELECT source, model_id, provider, observed_at, prev_prompt,"
         " prompt_usd_per_mtok, prev_completion, completion_usd_per_mtok, run_id FROM ("
-        "  SELECT *, lag(prompt_usd_per_mtok) OVER w AS prev_prompt,"
-        "   lag(completion_usd_per_mtok) OVER w AS prev_completion,"
-        "   lag(observed_at) OVER w AS prev_at"
-        "  FROM prices WHERE (source, model_id, provider) IN"
-        "   (SELECT source, model_id, provider FROM prices WHERE run_id = ?)"
-        "  WINDOW w AS (PARTITION BY source, model_id, provider ORDER BY observed_at))"
-        " WHERE run_id = ? AND prev_at IS NOT NULL"
+        "  SELECT p.*, t.since, lag(p.prompt_usd_per_mtok) OVER w AS prev_prompt,"
+        "   lag(p.completion_usd_per_mtok) OVER w AS prev_completion,"
+        "   lag(p.observed_at) OVER w AS prev_at"
+        f"  FROM prices p JOIN ({touched}) t ON p.source = t.source"
+        "   AND p.model_id = t.model_id AND p.provider = t.provider"
+        "  WINDOW w AS (PARTITION BY p.source, p.model_id, p.provider ORDER BY p.observed_at))"
+        " WHERE observed_at >= since AND prev_at IS NOT NULL"
         " AND (prompt_usd_per_mtok IS DISTINCT FROM prev_prompt"
         "  OR completion_usd_per_mtok IS DISTINCT FROM prev_completion)",
-        [run_id, run_id],
+        [run_id],
     )
+
+
+# Presence (migration 005). Sources whose payload is their whole list, and what one list
+# covers: OpenRouter's catalogue and LiteLLM's price map list every model (scope ''), an
+# OpenRouter endpoints page lists one model's providers (scope = the model). Hugging Face
+# reports a top-N and GitHub a configured repo list: leaving those says nothing about a
+# model, so they never delist; their ids count as present while observed within
+# `identity.presence_window`.
+FULL_LISTS = {"openrouter": False, "litellm_prices": False, "openrouter_endpoints": True}
+
+
+def record_listing(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> None:
+    """Record that this run's prices were its source's complete list at their time.
+
+    Only for a complete run (status ok): a failed or partial one must never delist.
+    An empty list delists nothing either (an upstream outage, not a catalogue), nor does
+    an endpoints run that quarantined records (which model's page they were is lost)."""
+    per_model = FULL_LISTS.get(result.source)
+    if per_model is None or not result.prices:
+        return
+    if per_model and result.quarantined:
+        return
+    scopes = {(p.model_id if per_model else "", naive_utc(p.observed_at)) for p in result.prices}
+    insert_many(
+        con,
+        "INSERT OR IGNORE INTO listings (source, scope, observed_at, run_id) VALUES",
+        [[result.source, scope, at, run_id] for scope, at in sorted(scopes)],
+    )
+
+
+# The offers present as of $1: each (source, model, provider)'s latest price at or before
+# then, kept when its source's latest complete list by then (for its scope) named it, or
+# when it was seen after that list (a partial run can list, never delist). Where no
+# complete list exists yet, an offer seen since $2 counts. An endpoints offer needs its
+# model on OpenRouter's list too (a model gone from the catalogue answers 404 there).
+# With $3, a model its latest list named in a quarantined record stays present.
+_PRESENT_OFFERS = """
+WITH lists AS (
+    SELECT source, scope, max(observed_at) AS at, arg_max(run_id, observed_at) AS run_id
+    FROM listings WHERE observed_at <= $1 GROUP BY ALL
+),
+latest AS (
+    SELECT source, model_id, provider, max(observed_at) AS at
+    FROM prices WHERE observed_at <= $1 GROUP BY ALL
+),
+offers AS (
+    SELECT s.source, s.model_id, s.provider, s.at FROM latest s
+    LEFT JOIN lists l ON l.source = s.source
+        AND l.scope = CASE WHEN s.source = 'openrouter_endpoints' THEN s.model_id ELSE '' END
+    WHERE CASE WHEN l.at IS NULL THEN s.at >= $2
+        ELSE s.at >= l.at OR ($3 AND l.scope = '' AND EXISTS (SELECT 1 FROM quarantine q
+            WHERE q.run_id = l.run_id AND q.model_id = s.model_id)) END
+),
+present AS (
+    SELECT * FROM offers o WHERE o.source <> 'openrouter_endpoints'
+        OR NOT EXISTS (SELECT 1 FROM lists WHERE source = 'openrouter')
+        OR o.model_id IN (SELECT model_id FROM offers WHERE source = 'openrouter')
+)
+"""
+
+
+def present_prices(
+    con: duckdb.DuckDBPyConnection, now: datetime, window_seconds: int
+) -> list[tuple]:
+    """(source, model_id, provider, prompt, completion) of every offer present at `now`:
+    what a snapshot scored then may quote. A delisted offer's last price is history."""
+    now = naive_utc(now)
+    return rows(
+        con,
+        _PRESENT_OFFERS + "SELECT o.source, o.model_id, o.provider, p.prompt_usd_per_mtok,"
+        " p.completion_usd_per_mtok FROM present o JOIN prices p ON p.source = o.source"
+        " AND p.model_id = o.model_id AND p.provider = o.provider AND p.observed_at = o.at"
+        " ORDER BY 1, 2, 3",
+        [now, now - timedelta(seconds=window_seconds), False],
+    )
+
+
+def present_ids(
+    con: duckdb.DuckDBPyConnection, now: datetime, window_seconds: int
+) -> set[tuple[str, str]]:
+    """(source, model_id) of every id present at `now`: on its full-list source's latest
+    list (quarantined records count: listed, only unreadable), or, for sources that list
+    no catalogue, observed or catalogued within the window before `now`."""
+    now = naive_utc(now)
+    since = now - timedelta(seconds=window_seconds)
+    found = rows(
+        con,
+        _PRESENT_OFFERS + "SELECT DISTINCT source, model_id FROM present"
+        " UNION SELECT DISTINCT source, model_id FROM observations"
+        "  WHERE observed_at BETWEEN $2 AND $1"
+        " UNION SELECT source, model_id FROM catalog"
+        "  WHERE source NOT IN (SELECT unnest($4)) AND first_seen_at <= $1"
+        "  AND last_seen_at >= $2",
+        [now, since, True, sorted(FULL_LISTS)],
+    )
+    return {(source, model_id) for source, model_id in found}
 
 
 def downsample(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
@@ -396,8 +507,12 @@ def _catalog_rows(
     return list(found.values())
 
 
-def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> int:
-    """Write a source run's facts; returns how many were new. Caller owns the transaction."""
+def land(
+    con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult, complete: bool = False
+) -> int:
+    """Write a source run's facts; returns how many were new. Caller owns the transaction.
+    `complete`: the run read its source's whole payload (status ok), so a full-list
+    source's prices are its list at their time (`record_listing`)."""
     count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM prices)"
     before = scalar(con, count)
     if result.observations:
@@ -459,6 +574,8 @@ def land(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> i
         )
     if result.prices:
         record_price_changes(con, run_id)
+        if complete:
+            record_listing(con, run_id, result)
     if result.quarantined:
         insert_many(
             con,
