@@ -23,8 +23,9 @@ import duckdb
 import polars as pl
 
 from schemas.config import TractionConfig
-from schemas.identity import match_deployment
+from schemas.identity import match_deployment, norm
 from scoring import evaluation as ev
+from scoring.identity import PRIMARY_SOURCES, Identity
 from scoring.signals import weighted_pairs
 from scoring.snapshot import load_identity, score_at
 
@@ -80,7 +81,7 @@ def load_daily(
     ids = raw.select("source", "model_id").unique()
     keys = ids.with_columns(
         key=pl.struct("source", "model_id").map_elements(
-            lambda r: identity.key(r["source"], r["model_id"]), return_dtype=pl.String
+            lambda r: _key(identity, r["source"], r["model_id"]), return_dtype=pl.String
         )
     )
     daily = (
@@ -97,6 +98,18 @@ def load_daily(
     )
     names = dict(zip(keys["key"].to_list(), keys["model_id"].to_list(), strict=True))
     return daily, names
+
+
+def _key(identity: Identity, source: str, model_id: str) -> str:
+    """The model key of a series. A primary source's id that identity no longer holds (it
+    left the source's list) names a model of its own: never fold it onto another by
+    normalisation (`Qwen/X-AWQ` is not `Qwen/X`)."""
+    known = identity.key_of.get((source, model_id))
+    if known:
+        return known
+    if source in PRIMARY_SOURCES:
+        return norm(model_id)
+    return identity.key(source, model_id)
 
 
 def _formula_scores(
