@@ -76,9 +76,7 @@ def load_identity(con: duckdb.DuckDBPyConnection, config: TractionConfig, observ
     return build_identity(catalog, observed, config.identity.aliases)
 
 
-def score_at(
-    con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime
-) -> list[dict]:
+def score_at(con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime) -> list[dict]:
     """Every model as a publish at `now` would rank it, from the facts observed by then.
 
     The one scoring path: publishing, `traction score --as-of` and the backtest all call
@@ -129,9 +127,9 @@ def build_snapshot(
 
 
 def render(snapshot: Snapshot) -> bytes:
-    return (
-        json.dumps(snapshot.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n"
-    ).encode()
+    """The file's bytes: indented JSON, UTF-8 (pydantic's serializer: the same document as
+    `json.dumps(indent=1)`, at a fifth of the cost for a large catalogue)."""
+    return snapshot.model_dump_json(indent=1).encode() + b"\n"
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -239,20 +237,21 @@ def publish(
                 data.decode(),
             ],
         )
-        con.executemany(
-            "INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        # One statement, a list per column: binding 8 parameters a row costs seconds at 20k.
+        models = checked.models
+        con.execute(
+            "INSERT INTO scores SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::INTEGER[]),"
+            " unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+            " unnest(?::VARCHAR[])::JSON",
             [
-                [
-                    run_id,
-                    store.naive_utc(checked.generated_at),
-                    m.key,
-                    m.rank,
-                    m.score,
-                    m.confidence,
-                    m.trend,
-                    json.dumps(m.model_dump(mode="json", exclude={"aliases"})),
-                ]
-                for m in checked.models
+                run_id,
+                store.naive_utc(checked.generated_at),
+                [m.key for m in models],
+                [m.rank for m in models],
+                [float(m.score) for m in models],
+                [m.confidence for m in models],
+                [m.trend for m in models],
+                [m.model_dump_json(exclude={"aliases"}) for m in models],
             ],
         )
         if distribute is not None:
