@@ -25,9 +25,40 @@ def _config(args: argparse.Namespace):
     return load_config(args.config)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from .lock import DataDirLock, DataDirLocked
+@contextlib.contextmanager
+def _writer(config):
+    """Hold the data-directory lock for a command that writes (DataDirLocked, exit 4, when
+    another traction process holds it), after closing what a killed writer left open:
+    runs still `running` become `interrupted`, an unrecorded snapshot file is recorded."""
+    from .lock import DataDirLock
+    from .pipeline import recover
 
+    with DataDirLock(config.storage.database):
+        recover(config)
+        yield
+
+
+def _source_name(value: str) -> str:
+    from schemas.config import SourcesConfig
+
+    if value not in SourcesConfig.model_fields:
+        known = ", ".join(SourcesConfig.model_fields)
+        raise argparse.ArgumentTypeError(f"unknown source {value!r} (known: {known})")
+    return value
+
+
+def _time(value: str) -> datetime:
+    from .beliefs import parse_time
+
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO 8601 time (e.g. 2026-05-01T12:00:00Z)"
+        ) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.due and not args.once:
         print("traction: --due goes with --once (the daemon paces sources itself)", file=sys.stderr)
@@ -43,19 +74,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.once:
             print("traction: --http serves the daemon's status; not with --once", file=sys.stderr)
             return EXIT_CONFIG
-    try:
-        lock = DataDirLock(config.storage.database).acquire()
-    except DataDirLocked as exc:
-        print(f"traction: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    try:
+    with _writer(config):
         if not args.once:
             from .daemon import run_daemon
 
             return run_daemon(config, http=args.http)
         return _run_once(config, args)
-    finally:
-        lock.release()
 
 
 def due_sources(config, now: datetime) -> dict[str, float]:
@@ -159,16 +183,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_vacuum(args: argparse.Namespace) -> int:
-    from .lock import DataDirLock, DataDirLocked
     from .pipeline import vacuum
 
     config = _config(args)
-    try:
-        with DataDirLock(config.storage.database):
-            done = vacuum(config)
-    except DataDirLocked as exc:
-        print(f"traction: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
+    with _writer(config):
+        done = vacuum(config)
     print(
         f"{done} (one observation per day past {config.ingest.downsample_after_days} days,"
         f" one snapshot per day past {config.ingest.snapshot_history_days} days)"
@@ -198,7 +217,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from . import store
 
     config = _config(args)
-    with store.connect(config.storage.database) as con:
+    if args.from_file and (not args.source or len(args.source) != 1):
+        print("traction: --from-file needs exactly one --source", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.observed_at and not args.from_file:
+        print("traction: --observed-at goes with --from-file", file=sys.stderr)
+        return EXIT_CONFIG
+    with _writer(config), store.connect(config.storage.database) as con:
         if args.replay:
             try:
                 outcomes = [replay(con, config, args.replay)]
@@ -206,15 +231,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 print(f"traction: {exc}", file=sys.stderr)
                 return EXIT_NOT_PUBLISHED
         elif args.from_file:
-            if not args.source or len(args.source) != 1:
-                print("traction: --from-file needs exactly one --source", file=sys.stderr)
-                return EXIT_CONFIG
-            when = None
-            if args.observed_at:
-                when = datetime.fromisoformat(args.observed_at.replace("Z", "+00:00"))
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=timezone.utc)
-            outcomes = [ingest_files(con, config, args.source[0], args.from_file, when)]
+            outcomes = [ingest_files(con, config, args.source[0], args.from_file, args.observed_at)]
         else:
             try:
                 with Progress("ingest") as progress:
@@ -237,7 +254,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         print("traction: --force needs --reason TEXT (it is logged and kept)", file=sys.stderr)
         return EXIT_CONFIG
     report = CycleReport()
-    with store.connect(config.storage.database) as con:
+    with _writer(config), store.connect(config.storage.database) as con:
         score_and_publish(
             con,
             config,
@@ -265,18 +282,18 @@ def _open_read_only(config):
 
 
 def cmd_snapshot_show(args: argparse.Namespace) -> int:
-    from .beliefs import parse_time, render_snapshot, snapshot_at
+    from .beliefs import render_snapshot, snapshot_at
 
     config = _config(args)
     opened = _open_read_only(config)
     if opened is None:
         return EXIT_NOT_PUBLISHED
-    at = parse_time(args.at) if args.at else None
     with opened as con:
-        snapshot = snapshot_at(con, at)
+        snapshot = snapshot_at(con, args.at)
     if snapshot is None:
         print(
-            f"traction: no snapshot was published {'by ' + args.at if args.at else 'yet'}",
+            f"traction: no snapshot was published"
+            f" {'by ' + args.at.isoformat() if args.at else 'yet'}",
             file=sys.stderr,
         )
         return EXIT_NOT_PUBLISHED
@@ -288,14 +305,14 @@ def cmd_snapshot_show(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .beliefs import find_model, parse_time, render_explanation, snapshot_at
+    from .beliefs import find_model, render_explanation, snapshot_at
 
     config = _config(args)
     opened = _open_read_only(config)
     if opened is None:
         return EXIT_NOT_PUBLISHED
     with opened as con:
-        snapshot = snapshot_at(con, parse_time(args.at) if args.at else None)
+        snapshot = snapshot_at(con, args.at)
     if snapshot is None:
         print("traction: no snapshot published yet", file=sys.stderr)
         return EXIT_NOT_PUBLISHED
@@ -405,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--source",
         action="append",
+        type=_source_name,
         metavar="NAME",
         help="only this source (repeatable; with --once)",
     )
@@ -428,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--source",
         action="append",
+        type=_source_name,
         metavar="NAME",
         help="only this source (repeatable); exactly one with --from-file",
     )
@@ -440,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument(
         "--observed-at",
+        type=_time,
         metavar="TIME",
         help="with --from-file: when the dump was taken (ISO 8601, default now)",
     )
@@ -459,14 +479,18 @@ def build_parser() -> argparse.ArgumentParser:
         dest="snapshot_command", required=True, metavar="COMMAND"
     )
     show = snapshot.add_parser("show", help="the snapshot in force at a time (default: now)")
-    show.add_argument("--at", metavar="TIME", help="ISO 8601 (UTC unless a zone is given)")
+    show.add_argument(
+        "--at", type=_time, metavar="TIME", help="ISO 8601 (UTC unless a zone is given)"
+    )
     show.add_argument("--top", type=int, default=20, help="models to list (default 20)")
     show.add_argument("--json", action="store_true", help="the whole document")
     show.set_defaults(func=cmd_snapshot_show)
 
     explain = sub.add_parser("explain", help="the components behind a model's score and rank")
     explain.add_argument("model", help="any id or alias of the model")
-    explain.add_argument("--at", metavar="TIME", help="as the snapshot in force then saw it")
+    explain.add_argument(
+        "--at", type=_time, metavar="TIME", help="as the snapshot in force then saw it"
+    )
     explain.add_argument("--json", action="store_true")
     explain.set_defaults(func=cmd_explain)
 
@@ -477,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     trend = sub.add_parser("trends", help="top movers by growth over recent days")
     trend.add_argument("--days", type=int, default=7)
-    trend.add_argument("--source", metavar="NAME")
+    trend.add_argument("--source", type=_source_name, metavar="NAME")
     trend.add_argument("--limit", type=int, default=15)
     trend.set_defaults(func=cmd_trends)
 
@@ -523,11 +547,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     default_level = "WARNING" if args.command in ("demo", "status", "schema") else "INFO"
     configure(args.log_level or default_level, args.log_format)
+    from .lock import DataDirLocked
+    from .store import DatabaseBusy
+
     try:
         return args.func(args)
     except ConfigError as exc:
         print(f"traction: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except (DataDirLocked, DatabaseBusy) as exc:
+        print(f"traction: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
 
 
 if __name__ == "__main__":
