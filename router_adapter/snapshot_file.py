@@ -156,7 +156,8 @@ class SnapshotReader:
                 self._identity, self._view, self._problem = None, None, "missing"
                 return
             if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the request
-                self._identity, self._view, self._problem = None, None, "not a regular file"
+                self._identity, self._view = None, None
+                self._problem = "unreadable: not a regular file"
                 return
             identity = (st.st_mtime_ns, st.st_size, st.st_ino)
             if identity == self._identity:

@@ -173,9 +173,10 @@ class SnapshotFile:
                 self._identity, self._good, self._problem = None, None, "missing"
                 return None, self._problem
             if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the read
-                if self._problem != "not a regular file":
+                problem = "unreadable: not a regular file"
+                if self._problem != problem:
                     log.warning("snapshot %s is not a regular file; serving none", self.path)
-                self._identity, self._good, self._problem = None, None, "not a regular file"
+                self._identity, self._good, self._problem = None, None, problem
                 return None, self._problem
             identity = (st.st_mtime_ns, st.st_size, st.st_ino)
             if identity != self._identity:
