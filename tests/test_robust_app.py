@@ -275,6 +275,19 @@ def test_operator_mistakes_are_messages_not_tracebacks(tmp_path):
         assert words in result.stderr, (name, result.stderr)
 
 
+def test_an_unexpected_error_is_one_log_event_and_one_line_not_a_traceback(tmp_path):
+    config = config_file(tmp_path)
+    database = tmp_path / "data" / "traction.duckdb"
+    database.parent.mkdir()
+    database.write_bytes(b"not a duckdb file" * 1000)
+    result = traction_cli("publish", config=config)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[-1].startswith("traction: publish failed: ")
+    for line in lines[:-1]:  # everything else is one JSON log event per line
+        json.loads(line)
+
+
 # Item 13: serve and status ----------------------------------------------------------
 
 

@@ -358,7 +358,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     report = collect(_config(args))
     print(render_json(report) if args.json else render_text(report))
-    return 0
+    return EXIT_LOCKED if report.get("busy") else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -558,6 +558,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataDirLocked, DatabaseBusy) as exc:
         print(f"traction: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except Exception as exc:  # a bug: one log event (traceback inside), one line for people
+        import logging
+
+        logging.getLogger("traction.cli").exception("%s crashed", args.command)
+        print(
+            f"traction: {args.command} failed: {type(exc).__name__}: {exc}"
+            " (the log event above has the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_PUBLISHED
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ def collect(config: TractionConfig) -> dict[str, Any]:
         copy = config.storage.analytics
         if copy is None or not Path(copy).exists():
             report["error"] = f"{exc} (and there is no analytics copy to read instead)"
+            report["busy"] = True
             return report
         copied_at = datetime.fromtimestamp(Path(copy).stat().st_mtime, timezone.utc)
         report["read_from"] = str(copy)
