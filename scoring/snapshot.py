@@ -20,7 +20,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from schemas.config import TractionConfig
-from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody
+from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody, compute_hash
 from traction import store
 
 from .identity import build_identity
@@ -123,7 +123,11 @@ def build_snapshot(
         "sources": source_freshness(con, config, now),
         "models": scored,
     }
-    return SnapshotBody.model_validate(body).seal()
+    checked = SnapshotBody.model_validate(body)
+    # Sealed without validating it all again: publish() validates the rendered bytes in
+    # full, hash included (a second pass here cost seconds for a large catalogue).
+    digest = compute_hash(checked.model_dump(mode="json"))
+    return Snapshot.model_construct(**dict(checked), content_hash=digest)
 
 
 def render(snapshot: Snapshot) -> bytes:
