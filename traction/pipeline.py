@@ -1,11 +1,13 @@
 """One cycle of the worker (`traction run --once`, and each daemon job): ingest, then score
 and publish when there is something new to say.
 
-A snapshot is published when a source stored new facts, or when the current snapshot
-has used up half its freshness (so a quiet upstream never lets the router's data go
-stale). Nothing is published when every source failed: the last good snapshot, with its
-own `stale_after`, is the truthful thing to leave in place. A cycle that changed nothing
-and finds a fresh snapshot is a no-op, so cron may run it as often as it likes.
+A snapshot is published when a source stored new facts, when facts were stored since the
+last publish (by `traction ingest`, or a cycle killed before it published), or when the
+current snapshot has used up half its freshness (so a quiet upstream never lets the
+router's data go stale). Nothing is published when every source failed: the last good
+snapshot, with its own `stale_after`, is the truthful thing to leave in place. A cycle
+that changed nothing and finds a fresh snapshot is a no-op, so cron may run it as often
+as it likes.
 
 With `TRACTION_SNAPSHOT_KEY` set every snapshot is signed (schemas/signing.py). In fleet
 mode (`fleet.redis_url`) only the leader ingests and publishes, and "the current
