@@ -87,7 +87,8 @@ def leadership(config: TractionConfig, fleet: Fleet | None = None) -> Iterator[F
 def gc_paused() -> Iterator[None]:
     """Building a snapshot allocates a few objects per model and field, millions for a
     large catalogue, none of them cyclic garbage; the cyclic collector would walk the
-    growing heap again and again meanwhile (20k models: 6 s of 9). One collection after."""
+    growing heap again and again meanwhile (20k models: 6 s of 9). Process-wide, for the
+    seconds a publish takes; collection resumes as usual after."""
     if not gc.isenabled():
         yield
         return
