@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from collections import Counter
@@ -153,6 +154,10 @@ class SnapshotReader:
                 st = os.stat(self.path)
             except OSError:
                 self._identity, self._view, self._problem = None, None, "missing"
+                return
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the request
+                self._identity, self._view = None, None
+                self._problem = "unreadable: not a regular file"
                 return
             identity = (st.st_mtime_ns, st.st_size, st.st_ino)
             if identity == self._identity:

@@ -42,7 +42,9 @@ DEFAULT_GITHUB_REPOS = [
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # inf and NaN pass `gt`/`ge` bounds (NaN compares false both ways) and then break
+    # scoring far from the config file: refused here, in every section and dict value.
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 class SourceConfig(_Section):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from schemas.identity import base_id, norm, route_candidates, strip_suffixes
 
@@ -42,8 +43,10 @@ class Identity:
     ambiguous: dict[str, set[str]] = field(default_factory=dict)  # alias -> rival keys
     operator: dict[str, str] = field(default_factory=dict)  # operator alias -> key
 
-    @property
+    @cached_property
     def aliases(self) -> dict[str, set[str]]:
+        """key -> every other name that resolves to it. Built once, on first use, from the
+        finished identity (O(names)); callers read it once per model."""
         found: dict[str, set[str]] = {}
         for alias, key in self.owner.items():
             if alias != key:

@@ -87,6 +87,7 @@ def score_models(
             }
         )
 
+    aliases = identity.aliases  # one pass over every name, not one per model
     scored = []
     for key, model in models.items():
         comps = model["components"]
@@ -125,7 +126,7 @@ def score_models(
         scored.append(
             {
                 "key": key,
-                "aliases": sorted(identity.aliases.get(key, set())),
+                "aliases": sorted(aliases.get(key, set())),
                 "score": round(score, 9),
                 "momentum_score": round(momentum, 9),
                 "cost_points": round(cost, 9),

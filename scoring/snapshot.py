@@ -20,7 +20,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from schemas.config import TractionConfig
-from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody
+from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody, compute_hash
 from traction import store
 
 from .growth import growth_signals
@@ -146,13 +146,17 @@ def build_snapshot(
         "sources": source_freshness(con, config, now),
         "models": scored,
     }
-    return SnapshotBody.model_validate(body).seal()
+    checked = SnapshotBody.model_validate(body)
+    # Sealed without validating it all again: publish() validates the rendered bytes in
+    # full, hash included (a second pass here cost seconds for a large catalogue).
+    digest = compute_hash(checked.model_dump(mode="json"))
+    return Snapshot.model_construct(**dict(checked), content_hash=digest)
 
 
 def render(snapshot: Snapshot) -> bytes:
-    return (
-        json.dumps(snapshot.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n"
-    ).encode()
+    """The file's bytes: indented JSON, UTF-8 (pydantic's serializer: the same document as
+    `json.dumps(indent=1)`, at a fifth of the cost for a large catalogue)."""
+    return snapshot.model_dump_json(indent=1).encode() + b"\n"
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -260,20 +264,21 @@ def publish(
                 data.decode(),
             ],
         )
-        con.executemany(
-            "INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        # One statement, a list per column: binding 8 parameters a row costs seconds at 20k.
+        models = checked.models
+        con.execute(
+            "INSERT INTO scores SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::INTEGER[]),"
+            " unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+            " unnest(?::VARCHAR[])::JSON",
             [
-                [
-                    run_id,
-                    store.naive_utc(checked.generated_at),
-                    m.key,
-                    m.rank,
-                    m.score,
-                    m.confidence,
-                    m.trend,
-                    json.dumps(m.model_dump(mode="json", exclude={"aliases"})),
-                ]
-                for m in checked.models
+                run_id,
+                store.naive_utc(checked.generated_at),
+                [m.key for m in models],
+                [m.rank for m in models],
+                [float(m.score) for m in models],
+                [m.confidence for m in models],
+                [m.trend for m in models],
+                [m.model_dump_json(exclude={"aliases"}) for m in models],
             ],
         )
         if distribute is not None:

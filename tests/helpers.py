@@ -332,3 +332,110 @@ def openrouter_models(models: list[dict[str, Any]]) -> dict[str, Any]:
             for m in models
         ]
     }
+
+
+# Processes for the robustness tests ---------------------------------------------------
+
+
+def traction_cli(
+    *args: str,
+    config: Path | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+    **env: str,
+):
+    """`python -m traction.cli ARGS` as an operator runs it: a real process, no TRACTION_*
+    variables from the machine, `config` as TRACTION_CONFIG, `env` added."""
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
+    environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    environ.update(env)
+    if config:
+        environ["TRACTION_CONFIG"] = str(config)
+    return subprocess.run(
+        [sys.executable, "-m", "traction.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def config_file(tmp_path: Path, url: str = "http://127.0.0.1:9", extra: str = "") -> Path:
+    """A TOML config for `traction_cli`: data under tmp_path/data, the OpenRouter and
+    Hugging Face sources at `url` (loopback), every other source off; `extra` appended."""
+    from ingest.sources import SOURCE_TYPES
+
+    data = tmp_path / "data"
+    text = f"""
+[storage]
+database = "{data / "traction.duckdb"}"
+snapshot = "{data / "snapshot.json"}"
+analytics = "{data / "analytics.duckdb"}"
+
+[sources.openrouter]
+requests_per_window = 10000
+base_url = "{url}/api/v1"
+timeout = 5
+
+[sources.huggingface]
+requests_per_window = 10000
+base_url = "{url}"
+authors = ["Qwen", "meta-llama"]
+top_n = 5
+timeout = 5
+
+[retry]
+attempts = 2
+backoff_initial = 0.01
+backoff_max = 0.05
+"""
+    for name in SOURCE_TYPES:
+        if f"[sources.{name}]" not in text:
+            text += f"\n[sources.{name}]\nenabled = false\n"
+    path = tmp_path / "traction.toml"
+    path.write_text(text + extra)
+    return path
+
+
+class Holder:
+    """A real process that runs `code` (Python; `DB` is the database path), prints `ready`,
+    then sleeps until killed: holds a lock, or dies mid-way, as a real worker would."""
+
+    def __init__(self, code: str, database: Path):
+        self.code, self.database = code, database
+        self.process = None
+
+    def __enter__(self) -> Holder:
+        import subprocess
+        import sys
+
+        script = f"DB = {str(self.database)!r}\n{self.code}\nprint('ready', flush=True)\n"
+        script += "import time\nwhile True:\n    time.sleep(1)\n"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        if line.strip() != "ready":
+            self.process.kill()
+            raise RuntimeError(f"holder failed: {line}{self.process.stderr.read()}")
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()

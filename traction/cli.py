@@ -25,9 +25,29 @@ def _config(args: argparse.Namespace):
     return load_config(args.config)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from .lock import DataDirLock, DataDirLocked
+@contextlib.contextmanager
+def _writer(config):
+    """Hold the data-directory lock for a command that writes (DataDirLocked, exit 4, when
+    another traction process holds it), after closing what a killed writer left open:
+    runs still `running` become `interrupted`, an unrecorded snapshot file is recorded."""
+    from .lock import DataDirLock
+    from .pipeline import recover
 
+    with DataDirLock(config.storage.database):
+        recover(config)
+        yield
+
+
+def _source_name(value: str) -> str:
+    from schemas.config import SourcesConfig
+
+    if value not in SourcesConfig.model_fields:
+        known = ", ".join(SourcesConfig.model_fields)
+        raise argparse.ArgumentTypeError(f"unknown source {value!r} (known: {known})")
+    return value
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.due and not args.once:
         print("traction: --due goes with --once (the daemon paces sources itself)", file=sys.stderr)
@@ -43,19 +63,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.once:
             print("traction: --http serves the daemon's status; not with --once", file=sys.stderr)
             return EXIT_CONFIG
-    try:
-        lock = DataDirLock(config.storage.database).acquire()
-    except DataDirLocked as exc:
-        print(f"traction: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    try:
+    with _writer(config):
         if not args.once:
             from .daemon import run_daemon
 
             return run_daemon(config, http=args.http)
         return _run_once(config, args)
-    finally:
-        lock.release()
 
 
 def due_sources(config, now: datetime) -> dict[str, float]:
@@ -159,16 +172,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_vacuum(args: argparse.Namespace) -> int:
-    from .lock import DataDirLock, DataDirLocked
     from .pipeline import vacuum
 
     config = _config(args)
-    try:
-        with DataDirLock(config.storage.database):
-            done = vacuum(config)
-    except DataDirLocked as exc:
-        print(f"traction: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
+    with _writer(config):
+        done = vacuum(config)
     print(
         f"{done} (one observation per day past {config.ingest.downsample_after_days} days,"
         f" one snapshot per day past {config.ingest.snapshot_history_days} days)"
@@ -201,7 +209,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     ok, when = _time_option("--observed-at", args.observed_at)  # before the database opens
     if not ok:
         return EXIT_CONFIG
-    with store.connect(config.storage.database) as con:
+    if args.from_file and (not args.source or len(args.source) != 1):
+        print("traction: --from-file needs exactly one --source", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.observed_at and not args.from_file:
+        print("traction: --observed-at goes with --from-file", file=sys.stderr)
+        return EXIT_CONFIG
+    with _writer(config), store.connect(config.storage.database) as con:
         if args.replay:
             try:
                 outcomes = [replay(con, config, args.replay)]
@@ -209,9 +223,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 print(f"traction: {exc}", file=sys.stderr)
                 return EXIT_NOT_PUBLISHED
         elif args.from_file:
-            if not args.source or len(args.source) != 1:
-                print("traction: --from-file needs exactly one --source", file=sys.stderr)
-                return EXIT_CONFIG
             outcomes = [ingest_files(con, config, args.source[0], args.from_file, when)]
         else:
             try:
@@ -235,7 +246,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         print("traction: --force needs --reason TEXT (it is logged and kept)", file=sys.stderr)
         return EXIT_CONFIG
     report = CycleReport()
-    with store.connect(config.storage.database) as con:
+    with _writer(config), store.connect(config.storage.database) as con:
         score_and_publish(
             con,
             config,
@@ -462,7 +473,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     report = collect(_config(args))
     print(render_json(report) if args.json else render_text(report))
-    return 0
+    return EXIT_LOCKED if report.get("busy") else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -538,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         action="append",
         metavar="NAME",
+        type=_source_name,
         help="only this source (repeatable; with --once)",
     )
     run.add_argument(
@@ -561,6 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         action="append",
         metavar="NAME",
+        type=_source_name,
         help="only this source (repeatable); exactly one with --from-file",
     )
     ingest.add_argument(
@@ -635,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     trend = sub.add_parser("trends", help="top movers by growth over recent days")
     trend.add_argument("--days", type=int, default=7)
-    trend.add_argument("--source", metavar="NAME")
+    trend.add_argument("--source", type=_source_name, metavar="NAME")
     trend.add_argument("--limit", type=int, default=15)
     trend.set_defaults(func=cmd_trends)
 
@@ -731,11 +744,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     default_level = "WARNING" if args.command in ("demo", "status", "schema") else "INFO"
     configure(args.log_level or default_level, args.log_format)
+    from .lock import DataDirLocked
+    from .store import DatabaseBusy
+
     try:
         return args.func(args)
     except ConfigError as exc:
         print(f"traction: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except (DataDirLocked, DatabaseBusy) as exc:
+        print(f"traction: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except Exception as exc:  # a bug: one log event (traceback inside), one line for people
+        import logging
+
+        logging.getLogger("traction.cli").exception("%s crashed", args.command)
+        print(
+            f"traction: {args.command} failed: {type(exc).__name__}: {exc}"
+            " (the log event above has the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_PUBLISHED
 
 
 if __name__ == "__main__":

@@ -78,10 +78,19 @@ def load_config(
         file = Path(path)
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file {file} does not exist") from exc
+        except FileNotFoundError:
+            raise ConfigError(f"config file {file} does not exist") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {file} is a directory, not a TOML file") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"config file {file} is not UTF-8 text (byte {exc.object[exc.start]:#04x}"
+                f" at offset {exc.start}); TOML files are UTF-8"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"config file {file} cannot be read: {exc.strerror or exc}") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
+            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
         where = str(file)
     overrides, origin = _env_overrides(environ)
     data = _merge(data, overrides)
@@ -92,7 +101,7 @@ def load_config(
         for err in exc.errors():
             loc = tuple(str(p) for p in err["loc"])
             key = ".".join(loc)
-            source = origin.get(loc) or where
+            source = _origin(loc, origin) or where
             # An unknown key's value is never echoed: it may be a token put in the wrong place.
             secret = err["type"] == "extra_forbidden" or any(
                 word in key.lower() for word in ("token", "key", "secret", "password")
@@ -105,6 +114,15 @@ def load_config(
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return config
+
+
+def _origin(loc: tuple[str, ...], origin: dict[tuple, str]) -> str | None:
+    """The variable that set `loc`, or a section around it (`TRACTION_SOURCES__HUGGINGFACE`
+    as a JSON object sets every key inside it)."""
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in origin:
+            return origin[loc[:end]]
+    return None
 
 
 def _shown(value: object) -> str:

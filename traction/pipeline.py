@@ -1,10 +1,11 @@
 """One cycle of the worker (`traction run --once`, and each daemon job): ingest, then score
 and publish when there is something new to say.
 
-A snapshot is published when a source stored new facts, or when the current snapshot
-has used up half its freshness (so a quiet upstream never lets the router's data go
-stale); a cycle whose every source was skipped is judged the same way. Nothing is
-published when every source that ran failed: the last good snapshot, with its
+A snapshot is published when a source stored new facts, when facts were stored since the
+last publish (by `traction ingest`, or a cycle killed before it published), or when the
+current snapshot has used up half its freshness (so a quiet upstream never lets the
+router's data go stale); a cycle whose every source was skipped is judged the same way.
+Nothing is published when every source that ran failed: the last good snapshot, with its
 own `stale_after`, is the truthful thing to leave in place. A cycle that changed nothing
 and finds a fresh snapshot is a no-op, so cron may run it as often as it likes.
 
@@ -16,7 +17,12 @@ the lock for its own duration, or does nothing when another worker leads.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+import os
+import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -77,6 +83,22 @@ def leadership(config: TractionConfig, fleet: Fleet | None = None) -> Iterator[F
         held.close()
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Building a snapshot allocates a few objects per model and field, millions for a
+    large catalogue, none of them cyclic garbage; the cyclic collector would walk the
+    growing heap again and again meanwhile (20k models: 6 s of 9). Process-wide, for the
+    seconds a publish takes; collection resumes as usual after."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def score_and_publish(
     con,
     config: TractionConfig,
@@ -98,23 +120,25 @@ def _score_and_publish(
     force: str | None,
     fleet: Fleet | None,
 ) -> None:
+    on_disk = reconcile_snapshot(con, config)
     run_id = store.start_run(con, "publish", None, now)
     try:
         # In a fleet the snapshot being replaced is the fleet's, whoever published it.
         floor, previous = fleet.predecessor() if fleet is not None else (0, None)
-        snapshot = build_snapshot(con, config, now, min_version=floor + 1)
-        key = key_from_env()
-        if key is not None:
-            snapshot = sign(snapshot, key)
-        report.path = publish(
-            con,
-            config,
-            snapshot,
-            run_id,
-            force_reason=force,
-            distribute=fleet.publish if fleet is not None else None,
-            previous_keys=previous,
-        )
+        with gc_paused():
+            snapshot = build_snapshot(con, config, now, min_version=max(floor, on_disk) + 1)
+            key = key_from_env()
+            if key is not None:
+                snapshot = sign(snapshot, key)
+            report.path = publish(
+                con,
+                config,
+                snapshot,
+                run_id,
+                force_reason=force,
+                distribute=fleet.publish if fleet is not None else None,
+                previous_keys=previous,
+            )
         report.snapshot = snapshot
         store.finish_run(con, run_id, "ok", stored=len(snapshot.models))
         if force:
@@ -123,6 +147,105 @@ def _score_and_publish(
         report.refused = str(exc)
         log.warning("snapshot not published: %s", exc)
         store.finish_run(con, run_id, "refused", error=str(exc))
+    except BaseException as exc:  # a bug or a dying process: the run row says so, never `running`
+        with contextlib.suppress(Exception):
+            store.finish_run(con, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+VERSION_HEAD = re.compile(rb'^\s*\{[^{]*?"version":\s*(\d+)')
+HASH_TAIL = re.compile(rb'"content_hash":\s*"(sha256:[0-9a-f]{64})"')
+
+
+def reconcile_snapshot(con, config: TractionConfig) -> int:
+    """Make `snapshots` agree with the file routers read, and return its version (0: none).
+
+    The file is renamed into place inside the publish transaction, just before COMMIT; a
+    process killed between the two leaves routers reading a version the table never
+    recorded, and the next publish would number a different document the same. Here that
+    document is recorded (it is what routers saw), and the caller numbers after it. Cheap
+    when all is well: the version and hash are read from the file's first and last bytes."""
+    path = Path(config.storage.snapshot)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return 0
+        with path.open("rb") as handle:
+            head = handle.read(512)
+            handle.seek(max(0, os.fstat(handle.fileno()).st_size - 4096))
+            tail = handle.read()
+    except OSError:
+        return 0
+    version_match, hash_match = VERSION_HEAD.match(head), HASH_TAIL.search(tail)
+    if version_match is None or hash_match is None:
+        return 0
+    version, digest = int(version_match[1]), hash_match[1].decode()
+    recorded = store.scalar(con, "SELECT content_hash FROM snapshots WHERE version = ?", [version])
+    if recorded == digest:
+        return version
+    try:
+        data = path.read_bytes()
+        snapshot = Snapshot.model_validate_json(data)
+    except (OSError, ValueError):  # not a snapshot we can trust: number after its version only
+        return version
+    if recorded is not None:  # an older worker reused the number: keep the table's, move on
+        log.warning("snapshot file %s holds a v%d other than the recorded one", path, version)
+        return version
+    generated = store.naive_utc(snapshot.generated_at)
+    run_id = (
+        store.scalar(
+            con,
+            "SELECT run_id FROM runs WHERE kind = 'publish' AND started_at = ?"
+            " ORDER BY started_at DESC LIMIT 1",
+            [generated],
+        )
+        or f"reconciled-v{version}"
+    )
+    published = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    con.execute(
+        "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            version,
+            run_id,
+            generated,
+            store.naive_utc(published),
+            snapshot.content_hash,
+            str(path),
+            data.decode(),
+        ],
+    )
+    log.warning(
+        "snapshot v%d at %s was published but never recorded (the publisher died before"
+        " committing); recorded it now",
+        version,
+        path,
+    )
+    return version
+
+
+def unpublished_facts(con) -> bool:
+    """Whether an ingest run stored facts after the last publish that scored the store
+    (published, or refused by a guard: the same facts would be refused again). Rows carry
+    the wall clock at commit (`finished_at`), whatever time a run was told it is."""
+    return bool(
+        store.scalar(
+            con,
+            "SELECT count(*) FROM runs WHERE kind = 'ingest' AND records_stored > 0"
+            " AND finished_at > coalesce((SELECT max(finished_at) FROM runs"
+            "  WHERE kind = 'publish' AND status IN ('ok', 'refused')), '-infinity'::TIMESTAMP)",
+        )
+    )
+
+
+def recover(config: TractionConfig) -> int:
+    """What a writer does first, holding the data-directory lock (so nobody else is running):
+    close the runs a killed process left `running` as `interrupted`, and make the
+    snapshot table agree with the file. Returns how many runs were closed."""
+    with store.connect(config.storage.database) as con:
+        closed = store.close_interrupted(con)
+        if closed:
+            log.warning("%d run(s) left running by a process that died: marked interrupted", closed)
+        reconcile_snapshot(con, config)
+    return closed
 
 
 def current_snapshot(
@@ -183,8 +306,10 @@ def _run_cycle(
             o.succeeded for o in report.outcomes
         ):  # skipped sources (no key, nothing to ask) are neither failures nor news
             report.refused = "every source failed; the last published snapshot is left as it was"
-        elif not any(o.stored for o in report.outcomes) and (
-            version := current_snapshot(con, config, now, fleet)
+        elif (
+            not any(o.stored for o in report.outcomes)
+            and not unpublished_facts(con)  # landed by `ingest`, or a cycle killed mid-way
+            and (version := current_snapshot(con, config, now, fleet))
         ):
             report.current_version = version
             log.info("nothing new upstream; snapshot v%d stays current", version)

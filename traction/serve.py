@@ -72,6 +72,8 @@ import logging
 import os
 import signal
 import socket
+import stat
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -169,6 +171,12 @@ class SnapshotFile:
                 if self._identity is not None or self._good is not None:
                     log.warning("snapshot %s is gone; serving none until republished", self.path)
                 self._identity, self._good, self._problem = None, None, "missing"
+                return None, self._problem
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the read
+                problem = "unreadable: not a regular file"
+                if self._problem != problem:
+                    log.warning("snapshot %s is not a regular file; serving none", self.path)
+                self._identity, self._good, self._problem = None, None, problem
                 return None, self._problem
             identity = (st.st_mtime_ns, st.st_size, st.st_ino)
             if identity != self._identity:
@@ -307,9 +315,14 @@ def wzrd_params(query: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if "limit" in params:
         raw = params["limit"][-1]
-        if not raw.isdigit() or int(raw) < 1:
-            raise BadRequest(f"limit must be a positive integer, got {raw!r}")
-        found["limit"] = min(int(raw), WZRD_MAX_LIMIT)
+        # ASCII digits only (str.isdigit also takes '²', which int() refuses), and no int()
+        # of a long string: anything past the cap's digits is the cap.
+        if not (raw.isascii() and raw.isdigit()) or not raw.lstrip("0"):
+            shown = raw if len(raw) <= 20 else raw[:20] + "..."
+            raise BadRequest(f"limit must be a positive integer, got {shown!r}")
+        digits = raw.lstrip("0")
+        too_long = len(digits) > len(str(WZRD_MAX_LIMIT))
+        found["limit"] = WZRD_MAX_LIMIT if too_long else min(int(digits), WZRD_MAX_LIMIT)
     if "trending" in params:
         raw = params["trending"][-1].lower()
         if raw not in ("true", "1", "false", "0", ""):
@@ -337,6 +350,31 @@ def _etag_matches(header: str | None, etag: str) -> bool:
         return False
     tags = [t.strip() for t in header.split(",")]
     return any(t == "*" or t.removeprefix("W/") == etag for t in tags)
+
+
+DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+
+
+def _quiet(server_class: type[ThreadingHTTPServer]) -> type[ThreadingHTTPServer]:
+    """`server_class` reporting a failed request as one log event: socketserver prints a
+    multi-line traceback to stderr, which breaks one-JSON-object-per-line logs. A client
+    that hangs up mid-response is routine (debug); anything else is an error line."""
+
+    class Quiet(server_class):  # type: ignore[misc, valid-type]
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            exc = sys.exc_info()[1]
+            if isinstance(exc, DISCONNECTS):
+                log.debug("client %s went away: %s", client_address[0], exc)
+            else:
+                log.error(
+                    "request from %s failed: %s: %s",
+                    client_address[0],
+                    type(exc).__name__,
+                    exc,
+                )
+
+    Quiet.__name__ = Quiet.__qualname__ = f"Quiet{server_class.__name__}"
+    return Quiet
 
 
 class SnapshotServer:
@@ -367,7 +405,7 @@ class SnapshotServer:
                 address_family = socket.AF_INET6
 
             server_class = _V6
-        self._httpd = server_class((host, port), handler)
+        self._httpd = _quiet(server_class)((host, port), handler)
         self._httpd.daemon_threads = True
 
     @property

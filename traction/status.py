@@ -11,6 +11,8 @@ from schemas.config import TractionConfig
 
 from . import store
 
+READ_WAIT = 2.0  # seconds `status` waits for a writer before reading the analytics copy
+
 
 def collect(config: TractionConfig) -> dict[str, Any]:
     db = Path(config.storage.database)
@@ -19,58 +21,85 @@ def collect(config: TractionConfig) -> dict[str, Any]:
     if not db.exists():
         report["error"] = "no database yet: run `traction run --once` or `traction demo`"
         return report
-    with store.connect(db, read_only=True) as con:
-        cursor = con.execute(
-            "SELECT source, run_id, status, started_at, finished_at, records_fetched,"
-            " records_stored, records_quarantined, records_duplicate, records_ignored, vintage,"
-            " error, requests, origin, replay_of, quarantine_reasons FROM ("
-            "  SELECT *, row_number() OVER (PARTITION BY source ORDER BY started_at DESC) AS n"
-            "  FROM runs WHERE kind = 'ingest') WHERE n = 1 ORDER BY source"
+    try:
+        with store.connect(db, read_only=True, wait=READ_WAIT) as con:
+            snap = _read(con, report, "snapshots")
+    except store.DatabaseBusy as exc:
+        # A writer has the file: the analytics copy (refreshed after every run) says the
+        # same as of its last refresh; say so rather than fail.
+        copy = config.storage.analytics
+        if copy is None or not Path(copy).exists():
+            report["error"] = f"{exc} (and there is no analytics copy to read instead)"
+            report["busy"] = True
+            return report
+        copied_at = datetime.fromtimestamp(Path(copy).stat().st_mtime, timezone.utc)
+        report["read_from"] = str(copy)
+        report["note"] = (
+            f"{exc}: read the analytics copy of {_iso(copied_at.replace(tzinfo=None))} instead"
         )
-        names = [d[0] for d in cursor.description]
-        latest = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        for run in latest:
-            source = run.pop("source")
-            run["started_at"], run["finished_at"] = (
-                _iso(run["started_at"]),
-                _iso(run["finished_at"]),
-            )
-            run["quarantine_reasons"] = json.loads(run["quarantine_reasons"] or "{}")
-            last_ok = store.last_success(con, source)
-            totals = store.rows(
-                con,
-                "SELECT (SELECT count(*) FROM observations WHERE source = ?),"
-                " (SELECT count(*) FROM quarantine WHERE source = ?)",
-                [source, source],
-            )[0]
-            report["sources"][source] = {
-                "last_run": run,
-                "last_success_at": _iso(last_ok),
-                "observations_total": totals[0],
-                "quarantined_total": totals[1],
-            }
-        found = store.rows(
-            con,
-            "SELECT version, generated_at, published_at, content_hash, path,"
-            " json_array_length(body -> '$.models') FROM snapshots ORDER BY version DESC LIMIT 1",
-        )
-        snap = found[0] if found else None
+        with store.connect(copy, read_only=True, wait=READ_WAIT) as con:
+            snap = _read(con, report, "snapshot_documents")
     if config.fleet.enabled:
         report["fleet"] = fleet_status(config)
     if snap:
-        version, generated, published, digest, path, models = snap
+        version, generated, published, digest, recorded_path, models = snap
         generated_aware = generated.replace(tzinfo=timezone.utc)
+        # The configured path, not the one recorded at publish time: that one may be
+        # relative to another working directory, or from before the config changed.
+        path = Path(config.storage.snapshot)
         report["snapshot"] = {
             "version": version,
             "generated_at": _iso(generated),
             "published_at": _iso(published),
             "age_seconds": round((now - generated_aware).total_seconds(), 1),
             "content_hash": digest,
-            "path": path,
+            "path": str(path),
             "models": models,
-            "file_present": Path(path).exists(),
+            "file_present": path.is_file(),
         }
+        if recorded_path != str(path):
+            report["snapshot"]["published_to"] = recorded_path
     return report
+
+
+def _read(con, report: dict[str, Any], snapshots: str) -> tuple | None:
+    """Fill `report["sources"]`; return the newest snapshot's row, or None."""
+    cursor = con.execute(
+        "SELECT source, run_id, status, started_at, finished_at, records_fetched,"
+        " records_stored, records_quarantined, records_duplicate, records_ignored, vintage,"
+        " error, requests, origin, replay_of, quarantine_reasons FROM ("
+        "  SELECT *, row_number() OVER (PARTITION BY source ORDER BY started_at DESC) AS n"
+        "  FROM runs WHERE kind = 'ingest') WHERE n = 1 ORDER BY source"
+    )
+    names = [d[0] for d in cursor.description]
+    latest = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for run in latest:
+        source = run.pop("source")
+        run["started_at"], run["finished_at"] = (
+            _iso(run["started_at"]),
+            _iso(run["finished_at"]),
+        )
+        run["quarantine_reasons"] = json.loads(run["quarantine_reasons"] or "{}")
+        last_ok = store.last_success(con, source)
+        totals = store.rows(
+            con,
+            "SELECT (SELECT count(*) FROM observations WHERE source = ?),"
+            " (SELECT count(*) FROM quarantine WHERE source = ?)",
+            [source, source],
+        )[0]
+        report["sources"][source] = {
+            "last_run": run,
+            "last_success_at": _iso(last_ok),
+            "observations_total": totals[0],
+            "quarantined_total": totals[1],
+        }
+    found = store.rows(
+        con,
+        "SELECT version, generated_at, published_at, content_hash, path,"
+        f" json_array_length(body -> '$.models') FROM {snapshots}"
+        " ORDER BY version DESC LIMIT 1",
+    )
+    return found[0] if found else None
 
 
 def fleet_status(config: TractionConfig) -> dict[str, Any]:
@@ -95,6 +124,8 @@ def _iso(value: datetime | None) -> str | None:
 
 def render_text(report: dict[str, Any]) -> str:
     lines = [f"database: {report['database']}"]
+    if report.get("note"):
+        lines.append(report["note"])
     if report.get("error"):
         lines.append(report["error"])
         return "\n".join(lines)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,17 +103,46 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return current
 
 
+class DatabaseBusy(Exception):
+    """Another process has the DuckDB file open in a way that excludes this one (DuckDB
+    allows one writing process, or any number of readers, never both)."""
+
+
+BUSY_WAIT = 10.0  # seconds a writer waits for a reader's (brief) hold on the file
+
+
+def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                holder = re.search(r"PID (\d+)", str(exc))
+                who = f"process {holder[1]}" if holder else "another process"
+                raise DatabaseBusy(
+                    f"the database {path} is busy: {who} has it open"
+                    f" ({'writing' if read_only else 'reading or writing'}); try again shortly"
+                ) from None
+            time.sleep(0.05)
+
+
 @contextmanager
-def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open (creating and migrating if needed) and always close the database."""
+def connect(
+    path: str | Path, read_only: bool = False, wait: float = BUSY_WAIT
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open (creating and migrating if needed) and always close the database. While another
+    process holds the file, retry for `wait` seconds, then raise DatabaseBusy (never
+    DuckDB's lock error)."""
     path = Path(path)
-    if read_only:
-        con = duckdb.connect(str(path), read_only=True)
-    else:
+    if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path))
-        migrate(con)
+    con = _open(path, read_only, wait)
     try:
+        if not read_only:
+            migrate(con)
         yield con
     finally:
         con.close()
@@ -157,6 +188,20 @@ def finish_run(
         " records_stored = ?, records_quarantined = ?, payload_hash = ? WHERE run_id = ?",
         [utcnow(), status, error, vintage, fetched, stored, quarantined, payload_hash, run_id],
     )
+
+
+def close_interrupted(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark every run still `running` as `interrupted`: call it holding the data-directory
+    lock, when no run of a live process can be in progress. Returns how many."""
+    with transaction(con):
+        count = scalar(con, "SELECT count(*) FROM runs WHERE status = 'running'") or 0
+        con.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ?,"
+            " error = coalesce(error, 'the process ended before the run finished')"
+            " WHERE status = 'running'",
+            [utcnow()],
+        )
+    return count
 
 
 def last_payload_hash(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
