@@ -83,8 +83,10 @@ def with_composite(growth: pl.DataFrame) -> pl.DataFrame:
         pct=(pl.col("growth").rank("average").over("metric") - 1)
         / (pl.len().over("metric") - 1).clip(1)
     )
-    composite = ranked.group_by("key").agg(growth=pl.col("pct").mean()).with_columns(
-        metric=pl.lit(COMPOSITE)
+    composite = (
+        ranked.group_by("key")
+        .agg(growth=pl.col("pct").mean())
+        .with_columns(metric=pl.lit(COMPOSITE))
     )
     return pl.concat([growth, composite.select("key", "metric", "growth")])
 
@@ -206,9 +208,7 @@ def mean_rank(growth: pl.DataFrame) -> pl.DataFrame:
     composite = with_composite(growth)
     if composite.is_empty():
         return pl.DataFrame(schema={"key": pl.String, "score": pl.Float64})
-    return composite.filter(pl.col("metric") == COMPOSITE).select(
-        "key", score=pl.col("growth")
-    )
+    return composite.filter(pl.col("metric") == COMPOSITE).select("key", score=pl.col("growth"))
 
 
 def baselines(

@@ -299,3 +299,37 @@ def test_a_bad_created_at_costs_the_age_term_not_the_record(config, tmp_path, cr
     with store.connect(config.storage.database, read_only=True) as con:
         assert store.rows(con, "SELECT count(*) FROM observations")[0][0] == 2
         assert store.rows(con, "SELECT count(created_at) FROM catalog")[0][0] == 0
+
+
+def test_a_database_an_older_traction_wrote_is_migrated_by_a_reader(config, tmp_path, capsys):
+    """`score` and `backtest` open read-only; a database from before the catalog's
+    created_at and the listings (migrations 004-005) is migrated first, history kept."""
+    import duckdb
+
+    database = config.storage.database
+    database.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(database))
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMP NOT NULL)"
+    )
+    for number, name, sql in store._migrations()[:3]:
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [number, name])
+    for day, value in enumerate([100.0, 180.0, 320.0]):
+        con.execute(
+            "INSERT INTO observations VALUES ('huggingface', 'org/old-model', 'downloads', ?, ?,"
+            " 'r')",
+            [value, (START + timedelta(days=day)).replace(tzinfo=None)],
+        )
+    con.close()
+    cfg = write_config(tmp_path, config)
+    at = (START + timedelta(days=2, hours=1)).isoformat()
+    assert main(["--config", str(cfg), "score", "--as-of", at, "--json"]) == 0
+    (model,) = json.loads(capsys.readouterr().out)["models"]
+    assert model["key"] == "org/old-model"
+    with store.connect(database, read_only=True) as con:
+        assert store.scalar(con, "SELECT max(version) FROM schema_version") == max(
+            number for number, _, _ in store._migrations()
+        )
+        assert store.scalar(con, "SELECT count(*) FROM observations") == 3

@@ -294,9 +294,7 @@ def run(con: duckdb.DuckDBPyConnection, config: TractionConfig, options: Options
             }
             for b in found
         ],
-        "mean_latency_days": {
-            name: _mean_latency(found, tops[name], days[-1]) for name in names
-        },
+        "mean_latency_days": {name: _mean_latency(found, tops[name], days[-1]) for name in names},
     }
     return result
 

@@ -129,6 +129,16 @@ def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection
             time.sleep(0.05)
 
 
+def _behind(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database lacks a migration this version of traction has."""
+    latest = max((number for number, _, _ in _migrations()), default=0)
+    try:
+        current = scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version") or 0
+    except duckdb.CatalogException:
+        return True
+    return current < latest
+
+
 @contextmanager
 def connect(
     path: str | Path, read_only: bool = False, wait: float = BUSY_WAIT
@@ -140,6 +150,13 @@ def connect(
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(path, read_only, wait)
+    if read_only and _behind(con):
+        # A database an older traction wrote: readers (score, backtest, show...) would meet
+        # tables it lacks. Migrate it once, as any writer would, then read.
+        con.close()
+        with connect(path, read_only=False, wait=wait):
+            pass
+        con = _open(path, read_only, wait)
     try:
         if not read_only:
             migrate(con)
