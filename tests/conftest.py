@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -113,3 +114,14 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 def week(tmp_path: Path) -> tuple[Path, TractionConfig]:
     """Eight bundled days ending now, through the real pipeline: (config file, config)."""
     return bundled_week(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`traction.cli.main()` points the root logger at the test's captured stderr; put it
+    back, so a later test never logs into a closed capture ("--- Logging error")."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

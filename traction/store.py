@@ -130,12 +130,13 @@ def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection
 
 
 def _behind(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database lacks a migration this version of traction has."""
+    """Whether the database lacks a migration this version of traction has. A file without
+    `schema_version` (the analytics copy, an empty file) is not traction's to migrate."""
     latest = max((number for number, _, _ in _migrations()), default=0)
     try:
         current = scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version") or 0
     except duckdb.CatalogException:
-        return True
+        return False
     return current < latest
 
 
