@@ -26,10 +26,10 @@ from typing import Any
 
 import duckdb
 
+import store
 from schemas.config import TractionConfig
 from schemas.limits import REASON_MAX_LENGTH, printable
 from schemas.rows import SourceResult
-from traction import store
 
 from .http import Fetched, FetchError, PayloadError, SourceClient, SourceSkipped, content_hash
 from .http import decode_json as _decode
@@ -181,7 +181,7 @@ def _land_failure(
         with store.transaction(con):
             store.record_run(con, outcome.run_id, source.name, now, "failed", **record)
             if config.ingest.archive_retention_days and origin != "replay":
-                store.archive(con, outcome.run_id, source.name, fetch.pages)
+                store.archive_pages(con, outcome.run_id, source.name, fetch.pages)
     except Exception:  # the pages themselves cannot be kept: the run row alone, then
         with store.transaction(con):
             store.record_run(con, outcome.run_id, source.name, now, "failed", **record)
@@ -278,7 +278,7 @@ def _land(
             reasons=outcome.reasons,
         )
         if config.ingest.archive_retention_days and origin != "replay":
-            store.archive(con, run_id, source.name, fetch.pages)
+            store.archive_pages(con, run_id, source.name, fetch.pages)
         if result is not None and outcome.status in ("ok", "degraded"):
             complete = outcome.status == "ok"  # a partial run lists, never delists
             outcome.stored = store.land(con, run_id, result, complete=complete)

@@ -19,9 +19,9 @@ import duckdb
 import polars as pl
 from pydantic import ValidationError
 
+import store
 from schemas.config import TractionConfig
 from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody, compute_hash
-from traction import store
 
 from .growth import growth_signals
 from .identity import build_identity

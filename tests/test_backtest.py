@@ -13,10 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import store
 from ingest.runner import ingest_files
 from scoring import evaluation as ev
 from scoring.snapshot import score_at
-from traction import store
 from traction.backtest import end_of
 from traction.cli import main
 

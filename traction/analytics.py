@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import store
+import store
 
 # Copied as they are; the raw archive stays behind (large, and not analysis material).
 # `presence` is a view over prices and listings in the worker's database, copied as a table.

@@ -8,11 +8,10 @@ from typing import Any
 
 import duckdb
 
+import store
 from schemas.config import TractionConfig
 from schemas.identity import norm, route_candidates, strip_suffixes
 from schemas.snapshot import ModelScore, Snapshot
-
-from . import store
 
 
 def parse_time(text: str) -> datetime:

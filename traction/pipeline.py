@@ -30,13 +30,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import store
 from ingest.runner import Progress, RunOutcome, ingest
 from schemas.config import TractionConfig
 from schemas.signing import key_from_env, sign
 from schemas.snapshot import Snapshot
 from scoring.snapshot import PublishRefused, build_snapshot, publish
-
-from . import store
 
 if TYPE_CHECKING:
     from .fleet import Fleet

@@ -7,9 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import store
 from schemas.config import TractionConfig
-
-from . import store
 
 READ_WAIT = 2.0  # seconds `status` waits for a writer before reading the analytics copy
 
