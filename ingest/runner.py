@@ -79,17 +79,13 @@ def _budget(source: Source, config: TractionConfig, con: duckdb.DuckDBPyConnecti
     budget = budget_for(source.budget_key, section.requests_per_window, section.window)
     if not budget._sent:  # a fresh process: count what earlier runs spent in this window
         since = store.utcnow() - timedelta(seconds=section.window)
-        spent = store.rows(
+        spent = store.requests_since(
             con,
-            "SELECT started_at, requests FROM runs WHERE kind = 'ingest' AND started_at >= ?"
-            " AND requests > 0 AND source IN (SELECT unnest(?))",
+            since,
             [
-                since,
-                [
-                    n
-                    for n, s in build_sources(config, False).items()
-                    if s.budget_key == source.budget_key
-                ],
+                n
+                for n, s in build_sources(config, False).items()
+                if s.budget_key == source.budget_key
             ],
         )
         epoch = datetime(1970, 1, 1)
@@ -407,12 +403,10 @@ def ingest_files(
 
 def replay(con: duckdb.DuckDBPyConnection, config: TractionConfig, run_id: str) -> RunOutcome:
     """Re-derive a run's facts from its archived pages, as of the original run's time."""
-    found = store.rows(
-        con, "SELECT source, started_at FROM runs WHERE run_id = ? AND kind = 'ingest'", [run_id]
-    )
-    if not found:
+    found = store.ingest_run(con, run_id)
+    if found is None:
         raise ValueError(f"no ingest run {run_id!r}")
-    source_name, started = found[0]
+    source_name, started = found
     source = build_sources(config, only_enabled=False)[source_name]
     pages, error = [], None
     for url, status, headers, body in store.archived_pages(con, run_id):

@@ -74,3 +74,13 @@ def prune_archive(con: duckdb.DuckDBPyConnection, retention_days: int) -> int:
             " (SELECT DISTINCT content_hash FROM raw_pages)"
         )
     return dropped or 0
+
+
+def latest_page_headers(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, str]]:
+    """(url, headers JSON) of the last archived page of each URL the source fetched."""
+    return rows(
+        con,
+        "SELECT url, headers FROM raw_pages WHERE source = ?"
+        " QUALIFY row_number() OVER (PARTITION BY url ORDER BY fetched_at DESC) = 1",
+        [source],
+    )

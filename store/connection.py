@@ -60,7 +60,8 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     return found[0][0] if found else None
 
 
-def _migrations() -> list[tuple[int, str, str]]:
+def migration_files() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) of every migration this package ships, in order."""
     found = []
     for entry in resources.files("store.migrations").iterdir():
         if entry.name.endswith(".sql"):
@@ -76,7 +77,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
     )
     current = scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version") or 0
-    for number, name, sql in _migrations():
+    for number, name, sql in migration_files():
         if number <= current:
             continue
         con.execute("BEGIN TRANSACTION")
@@ -119,7 +120,7 @@ def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection
 
 def _behind(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the database lacks a migration this version of traction has."""
-    latest = max((number for number, _, _ in _migrations()), default=0)
+    latest = max((number for number, _, _ in migration_files()), default=0)
     try:
         current = scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version") or 0
     except duckdb.CatalogException:
@@ -151,6 +152,11 @@ def connect(
         yield con
     finally:
         con.close()
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the WAL into the database file (and give freed space back)."""
+    con.execute("CHECKPOINT")
 
 
 @contextmanager

@@ -288,3 +288,80 @@ def land(
             ],
         )
     return scalar(con, count) - before
+
+
+def observations_until(con: duckdb.DuckDBPyConnection, as_of: datetime) -> duckdb.DuckDBPyRelation:
+    """(source, model_id, metric, value, observed_at) of every observation made by `as_of`."""
+    return con.sql(
+        "SELECT source, model_id, metric, value, observed_at FROM observations"
+        " WHERE observed_at <= ?",
+        params=[naive_utc(as_of)],
+    )
+
+
+def daily_values(
+    con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]
+) -> duckdb.DuckDBPyRelation:
+    """(source, model_id, metric, day, value): each series' last value of each day, for the
+    (source, metric) `pairs` (at least one)."""
+    values = ", ".join(["(?, ?)"] * len(pairs))
+    return con.sql(
+        "SELECT source, model_id, metric, observed_at::DATE AS day,"
+        " arg_max(value, observed_at) AS value FROM observations"
+        f" WHERE (source, metric) IN (VALUES {values}) GROUP BY ALL",
+        params=[part for pair in pairs for part in pair],
+    )
+
+
+def observed_ids(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(source, model_id) of every id ever observed, in order."""
+    return rows(con, "SELECT DISTINCT source, model_id FROM observations ORDER BY ALL")
+
+
+def top_movers(
+    con: duckdb.DuckDBPyConnection, days: int, source: str | None, limit: int
+) -> list[tuple]:
+    """Top movers over the last `days` days: (source, model, metric, first, last, growth %)."""
+    where = "AND source = ?" if source else ""
+    params: list = [days] + ([source] if source else []) + [limit]
+    return rows(
+        con,
+        f"""
+        WITH daily AS (
+            SELECT source, model_id, metric, observed_at::DATE AS day,
+                   arg_max(value, observed_at) AS value
+            FROM observations GROUP BY ALL)
+        SELECT source, model_id, metric, arg_min(value, day), arg_max(value, day),
+               (arg_max(value, day) - arg_min(value, day)) / arg_min(value, day) * 100 AS growth
+        FROM daily
+        WHERE day > (SELECT max(day) FROM daily) - to_days(CAST(? AS INTEGER)) {where}
+        GROUP BY ALL HAVING count(*) >= 2 AND arg_min(value, day) > 0
+        ORDER BY growth DESC LIMIT ?
+        """,
+        params,
+    )
+
+
+def source_totals(con: duckdb.DuckDBPyConnection, source: str) -> tuple[int, int]:
+    """(observations, quarantined records) the source ever stored."""
+    return rows(
+        con,
+        "SELECT (SELECT count(*) FROM observations WHERE source = ?),"
+        " (SELECT count(*) FROM quarantine WHERE source = ?)",
+        [source, source],
+    )[0]
+
+
+def catalog_links(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(source, model_id, canonical_slug, hugging_face_id, alias_target) of every catalogued
+    id that links ids (Hugging Face rows only date models: left out), in order."""
+    return rows(
+        con,
+        "SELECT source, model_id, canonical_slug, hugging_face_id, alias_target FROM catalog"
+        " WHERE source <> 'huggingface' ORDER BY 1, 2",
+    )
+
+
+def creation_dates(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """(source, model_id, created_at) of every catalogued id whose source dates it."""
+    return con.sql("SELECT source, model_id, created_at FROM catalog WHERE created_at IS NOT NULL")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import duckdb
 
-from .connection import naive_utc, scalar, transaction, utcnow
+from .connection import naive_utc, rows, scalar, transaction, utcnow
 
 
 def new_run_id() -> str:
@@ -141,3 +141,98 @@ def record_run(
 
 def set_stored(con: duckdb.DuckDBPyConnection, run_id: str, stored: int) -> None:
     con.execute("UPDATE runs SET records_stored = ? WHERE run_id = ?", [stored, run_id])
+
+
+def last_started(con: duckdb.DuckDBPyConnection, source: str) -> datetime | None:
+    """When the source's last ingest run started, whatever its outcome (naive UTC)."""
+    return scalar(
+        con, "SELECT max(started_at) FROM runs WHERE kind = 'ingest' AND source = ?", [source]
+    )
+
+
+def requests_since(
+    con: duckdb.DuckDBPyConnection, since: datetime, sources: list[str]
+) -> list[tuple[datetime, int]]:
+    """(started_at, requests) of the ingest runs of `sources` since `since` that sent any."""
+    return rows(
+        con,
+        "SELECT started_at, requests FROM runs WHERE kind = 'ingest' AND started_at >= ?"
+        " AND requests > 0 AND source IN (SELECT unnest(?))",
+        [since, sources],
+    )
+
+
+def ingest_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, datetime] | None:
+    """(source, started_at) of an ingest run, or None if there is no such run."""
+    found = rows(
+        con, "SELECT source, started_at FROM runs WHERE run_id = ? AND kind = 'ingest'", [run_id]
+    )
+    return found[0] if found else None
+
+
+def set_note(con: duckdb.DuckDBPyConnection, run_id: str, note: str) -> None:
+    con.execute("UPDATE runs SET note = ? WHERE run_id = ?", [note, run_id])
+
+
+def publish_run_started_at(con: duckdb.DuckDBPyConnection, started_at: datetime) -> str | None:
+    """The id of the publish run that started at `started_at`, if any."""
+    return scalar(
+        con,
+        "SELECT run_id FROM runs WHERE kind = 'publish' AND started_at = ?"
+        " ORDER BY started_at DESC LIMIT 1",
+        [started_at],
+    )
+
+
+def stored_since_last_publish(con: duckdb.DuckDBPyConnection) -> int:
+    """How many ingest runs stored facts after the last publish run that scored the store
+    (published, or refused by a guard). By `finished_at`: the wall clock at commit."""
+    return scalar(
+        con,
+        "SELECT count(*) FROM runs WHERE kind = 'ingest' AND records_stored > 0"
+        " AND finished_at > coalesce((SELECT max(finished_at) FROM runs"
+        "  WHERE kind = 'publish' AND status IN ('ok', 'refused')), '-infinity'::TIMESTAMP)",
+    )
+
+
+def latest_ingest_runs(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Each source's latest ingest run, as a dict of its columns, ordered by source."""
+    cursor = con.execute(
+        "SELECT source, run_id, status, started_at, finished_at, records_fetched,"
+        " records_stored, records_quarantined, records_duplicate, records_ignored, vintage,"
+        " error, requests, origin, replay_of, quarantine_reasons FROM ("
+        "  SELECT *, row_number() OVER (PARTITION BY source ORDER BY started_at DESC) AS n"
+        "  FROM runs WHERE kind = 'ingest') WHERE n = 1 ORDER BY source"
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def ingest_totals(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(source, status, runs, records stored, records quarantined) over every ingest run."""
+    return rows(
+        con,
+        "SELECT source, status, count(*), sum(records_stored), sum(records_quarantined)"
+        " FROM runs WHERE kind = 'ingest' GROUP BY ALL",
+    )
+
+
+def last_successes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, datetime]]:
+    """(source, when it last delivered a usable payload) of every source that ever did."""
+    return rows(
+        con,
+        "SELECT source, max(started_at) FROM runs WHERE kind = 'ingest'"
+        f" AND status IN {GOOD_STATUSES} GROUP BY source",
+    )
+
+
+def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict]:
+    """The latest `limit` runs of any kind, newest first, as dicts (source '-' if none)."""
+    cursor = con.execute(
+        "SELECT kind, coalesce(source, '-') AS source, status, started_at, finished_at,"
+        " records_stored, records_quarantined, error FROM runs"
+        " ORDER BY started_at DESC LIMIT ?",
+        [limit],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

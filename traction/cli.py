@@ -84,11 +84,7 @@ def due_sources(config, now: datetime) -> dict[str, float]:
         for name in config.sources.enabled():
             last = None
             if con is not None:
-                last = store.scalar(
-                    con,
-                    "SELECT max(started_at) FROM runs WHERE kind = 'ingest' AND source = ?",
-                    [name],
-                )
+                last = store.last_started(con, name)
             if last is None:
                 waits[name] = 0.0
                 continue
