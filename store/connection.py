@@ -159,6 +159,16 @@ def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CHECKPOINT")
 
 
+def delete_counted(con: duckdb.DuckDBPyConnection, table: str, deletes: list[str], cutoff) -> int:
+    """Run `deletes` (each with the one parameter `cutoff`) in one transaction; returns how
+    many rows of `table` went."""
+    with transaction(con):
+        before = scalar(con, f"SELECT count(*) FROM {table}")
+        for statement in deletes:
+            con.execute(statement, [cutoff])
+        return before - scalar(con, f"SELECT count(*) FROM {table}")
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     con.execute("BEGIN TRANSACTION")

@@ -9,7 +9,7 @@ import duckdb
 
 from schemas.rows import CatalogEntry, SourceResult
 
-from .connection import insert_many, naive_utc, rows, scalar, transaction, utcnow
+from .connection import delete_counted, insert_many, naive_utc, rows, scalar, utcnow
 
 
 def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -145,17 +145,17 @@ def present_ids(
 def downsample(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
     """Keep one observation per series per day (the day's last) once it is older than this;
     returns how many rows went. Day-level history is all scoring reads."""
-    cutoff = utcnow() - timedelta(days=older_than_days)
-    with transaction(con):
-        before = scalar(con, "SELECT count(*) FROM observations")
-        con.execute(
+    return delete_counted(
+        con,
+        "observations",
+        [
             "DELETE FROM observations o WHERE o.observed_at < ? AND o.observed_at <"
             " (SELECT max(i.observed_at) FROM observations i WHERE i.source = o.source"
             "  AND i.model_id = o.model_id AND i.metric = o.metric"
-            "  AND i.observed_at::DATE = o.observed_at::DATE)",
-            [cutoff],
-        )
-        return before - scalar(con, "SELECT count(*) FROM observations")
+            "  AND i.observed_at::DATE = o.observed_at::DATE)"
+        ],
+        utcnow() - timedelta(days=older_than_days),
+    )
 
 
 # A catalog row spans every observation of the model: first_seen_at the earliest,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from .connection import naive_utc, rows, scalar, transaction, utcnow
+from .connection import delete_counted, naive_utc, rows, scalar, utcnow
 
 
 def thin_snapshots(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
@@ -16,21 +16,18 @@ def thin_snapshots(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
     with its scores; returns how many snapshots went. A worker publishing hourly with a
     large catalogue otherwise stores a megabyte or more per hour, forever, while "what did
     the router believe then" needs minute precision only for recent history."""
-    cutoff = utcnow() - timedelta(days=older_than_days)
-    with transaction(con):
-        before = scalar(con, "SELECT count(*) FROM snapshots")
-        con.execute(
+    return delete_counted(
+        con,
+        "snapshots",
+        [
             "DELETE FROM snapshots s WHERE s.generated_at < ? AND s.version <"
             " (SELECT max(i.version) FROM snapshots i"
             "  WHERE i.generated_at::DATE = s.generated_at::DATE)",
-            [cutoff],
-        )
-        con.execute(
             "DELETE FROM scores WHERE computed_at < ?"
             " AND run_id NOT IN (SELECT run_id FROM snapshots)",
-            [cutoff],
-        )
-        return before - scalar(con, "SELECT count(*) FROM snapshots")
+        ],
+        utcnow() - timedelta(days=older_than_days),
+    )
 
 
 def last_snapshot_version(con: duckdb.DuckDBPyConnection) -> int:
