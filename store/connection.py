@@ -119,12 +119,14 @@ def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection
 
 
 def _behind(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database lacks a migration this version of traction has."""
+    """Whether the database lacks a migration this version of traction has. One without
+    `schema_version` is no store's (the analytics copy, read by `status` while a writer
+    holds the database): it is read as it is, never migrated."""
     latest = max((number for number, _, _ in migration_files()), default=0)
     try:
         current = scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version") or 0
     except duckdb.CatalogException:
-        return True
+        return False
     return current < latest
 
 
