@@ -36,9 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import store  # noqa: E402
 from ingest.runner import ingest_files  # noqa: E402
 from schemas.config import TractionConfig  # noqa: E402
-from traction import backtest, store  # noqa: E402
+from traction import backtest  # noqa: E402
 
 BASELINE_PREFIXES = ("trailing", "last-day", "random", "traction (wzrd")
 

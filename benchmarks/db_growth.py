@@ -30,7 +30,7 @@ What is simulated rather than real, and why:
 
 * the clock. Production reads the wall clock for the archive's `fetched_at`, the
   retention cutoffs and the run rows; `SimClock` points those few names
-  (`traction.store.utcnow`, `datetime` in `ingest.http` and two sources) at the
+  (`utcnow` in the `store` modules, `datetime` in `ingest.http` and two sources) at the
   simulated time, so a month of retention happens in a minute;
 * request budgets are raised (as `traction demo` does): an hour of simulated time passes
   in milliseconds, and pacing changes no byte that is stored;
@@ -91,11 +91,26 @@ import duckdb  # noqa: E402
 import ingest.http as ingest_http  # noqa: E402
 import ingest.sources.litellm_prices as litellm_prices_source  # noqa: E402
 import ingest.sources.openrouter_rankings as rankings_source  # noqa: E402
+import store  # noqa: E402
+import store.archive  # noqa: E402
+import store.connection  # noqa: E402
+import store.facts  # noqa: E402
+import store.runs  # noqa: E402
+import store.snapshots  # noqa: E402
 from schemas.config import DEFAULT_GITHUB_REPOS, DEFAULT_HF_AUTHORS, TractionConfig  # noqa: E402
-from traction import store  # noqa: E402
 from traction.analytics import refresh  # noqa: E402
 from traction.demo.upstream import Upstream  # noqa: E402
 from traction.pipeline import run_cycle  # noqa: E402
+
+# Every module that reads the wall clock through `utcnow` (the package re-exports it).
+STORE_CLOCK_MODULES = (
+    store,
+    store.connection,
+    store.runs,
+    store.archive,
+    store.facts,
+    store.snapshots,
+)
 
 START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a fixed Monday: output is reproducible
 TICK = timedelta(minutes=5)
@@ -200,8 +215,9 @@ class SimClock:
             def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
                 return clock.now.astimezone(tz) if tz else clock.now.replace(tzinfo=None)
 
+        sim_utcnow = lambda: clock.now.replace(tzinfo=None)  # noqa: E731
         patched: list[tuple[Any, str, Any]] = [
-            (store, "utcnow", lambda: clock.now.replace(tzinfo=None)),
+            *((module, "utcnow", sim_utcnow) for module in STORE_CLOCK_MODULES),
             (ingest_http, "datetime", SimDatetime),
             (litellm_prices_source, "datetime", SimDatetime),
             (rankings_source, "datetime", SimDatetime),

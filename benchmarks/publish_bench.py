@@ -36,8 +36,8 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import store  # noqa: E402
 from schemas.config import TractionConfig  # noqa: E402
-from traction import store  # noqa: E402
 from traction.pipeline import CycleReport, score_and_publish  # noqa: E402
 
 GOAL_MODELS = 20_000

@@ -48,6 +48,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import store  # noqa: E402
 from schemas.config import ScoringConfig  # noqa: E402
 from scoring.formula import (  # noqa: E402
     CONFIDENCE_WEIGHT,
@@ -62,7 +63,6 @@ from scoring.formula import (  # noqa: E402
 from scoring.growth import growth_signals  # noqa: E402
 from scoring.signals import KEYS, WZRD, compute_signals  # noqa: E402
 from scoring.snapshot import load_history  # noqa: E402
-from traction import store  # noqa: E402
 
 WEIGHTS: dict[str, float] = {
     "huggingface.downloads": 1.0,

@@ -26,10 +26,10 @@ from typing import Any
 
 import duckdb
 
+import store
 from schemas.config import TractionConfig
 from schemas.limits import REASON_MAX_LENGTH, printable
 from schemas.rows import SourceResult
-from traction import store
 
 from .http import Fetched, FetchError, PayloadError, SourceClient, SourceSkipped, content_hash
 from .http import decode_json as _decode
@@ -79,17 +79,13 @@ def _budget(source: Source, config: TractionConfig, con: duckdb.DuckDBPyConnecti
     budget = budget_for(source.budget_key, section.requests_per_window, section.window)
     if not budget._sent:  # a fresh process: count what earlier runs spent in this window
         since = store.utcnow() - timedelta(seconds=section.window)
-        spent = store.rows(
+        spent = store.requests_since(
             con,
-            "SELECT started_at, requests FROM runs WHERE kind = 'ingest' AND started_at >= ?"
-            " AND requests > 0 AND source IN (SELECT unnest(?))",
+            since,
             [
-                since,
-                [
-                    n
-                    for n, s in build_sources(config, False).items()
-                    if s.budget_key == source.budget_key
-                ],
+                n
+                for n, s in build_sources(config, False).items()
+                if s.budget_key == source.budget_key
             ],
         )
         epoch = datetime(1970, 1, 1)
@@ -181,7 +177,7 @@ def _land_failure(
         with store.transaction(con):
             store.record_run(con, outcome.run_id, source.name, now, "failed", **record)
             if config.ingest.archive_retention_days and origin != "replay":
-                store.archive(con, outcome.run_id, source.name, fetch.pages)
+                store.archive_pages(con, outcome.run_id, source.name, fetch.pages)
     except Exception:  # the pages themselves cannot be kept: the run row alone, then
         with store.transaction(con):
             store.record_run(con, outcome.run_id, source.name, now, "failed", **record)
@@ -278,7 +274,7 @@ def _land(
             reasons=outcome.reasons,
         )
         if config.ingest.archive_retention_days and origin != "replay":
-            store.archive(con, run_id, source.name, fetch.pages)
+            store.archive_pages(con, run_id, source.name, fetch.pages)
         if result is not None and outcome.status in ("ok", "degraded"):
             complete = outcome.status == "ok"  # a partial run lists, never delists
             outcome.stored = store.land(con, run_id, result, complete=complete)
@@ -407,12 +403,10 @@ def ingest_files(
 
 def replay(con: duckdb.DuckDBPyConnection, config: TractionConfig, run_id: str) -> RunOutcome:
     """Re-derive a run's facts from its archived pages, as of the original run's time."""
-    found = store.rows(
-        con, "SELECT source, started_at FROM runs WHERE run_id = ? AND kind = 'ingest'", [run_id]
-    )
-    if not found:
+    found = store.ingest_run(con, run_id)
+    if found is None:
         raise ValueError(f"no ingest run {run_id!r}")
-    source_name, started = found[0]
+    source_name, started = found
     source = build_sources(config, only_enabled=False)[source_name]
     pages, error = [], None
     for url, status, headers, body in store.archived_pages(con, run_id):

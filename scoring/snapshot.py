@@ -7,7 +7,6 @@ never half of one. The new document is validated against `schemas.snapshot` firs
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
@@ -19,9 +18,9 @@ import duckdb
 import polars as pl
 from pydantic import ValidationError
 
+import store
 from schemas.config import TractionConfig
 from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody, compute_hash
-from traction import store
 
 from .growth import growth_signals
 from .identity import build_identity
@@ -40,12 +39,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def load_history(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pl.DataFrame:
-    rel = con.sql(
-        "SELECT source, model_id, metric, value, observed_at FROM observations"
-        " WHERE observed_at <= ?",
-        params=[store.naive_utc(as_of)],
-    )
-    return pl.DataFrame(rel)
+    return pl.DataFrame(store.observations_until(con, as_of))
 
 
 def load_created(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -53,7 +47,7 @@ def load_created(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     age term of the traction formula. A creation date does not change, so its latest
     report stands for every as-of time."""
     return pl.DataFrame(
-        con.sql("SELECT source, model_id, created_at FROM catalog WHERE created_at IS NOT NULL"),
+        store.creation_dates(con),
         schema={"source": pl.String, "model_id": pl.String, "created_at": pl.Datetime("us")},
     )
 
@@ -86,20 +80,9 @@ def load_identity(
     never take an id from the live model."""
     now = _aware(now or datetime.now(timezone.utc))
     present = store.present_ids(con, now, config.identity.presence_window)
-    catalog = [
-        row
-        for row in store.rows(
-            con,
-            "SELECT source, model_id, canonical_slug, hugging_face_id, alias_target FROM catalog"
-            # Hugging Face rows only date models (created_at); they link no ids.
-            " WHERE source <> 'huggingface' ORDER BY 1, 2",
-        )
-        if (row[0], row[1]) in present
-    ]
+    catalog = [row for row in store.catalog_links(con) if (row[0], row[1]) in present]
     if not observed:
-        observed = store.rows(
-            con, "SELECT DISTINCT source, model_id FROM observations ORDER BY ALL"
-        )
+        observed = store.observed_ids(con)
     observed = [pair for pair in observed if tuple(pair) in present]
     return build_identity(catalog, observed, config.identity.aliases)
 
@@ -136,7 +119,7 @@ def build_snapshot(
     fleet, a new leader numbers after the fleet's snapshot, not its own old ones)."""
     now = _aware(now or datetime.now(timezone.utc))
     scored = score_at(con, config, now)
-    version = store.scalar(con, "SELECT coalesce(max(version), 0) FROM snapshots")
+    version = store.last_snapshot_version(con)
     body = {
         "contract_version": CONTRACT_VERSION,
         "version": max(version + 1, min_version),
@@ -199,14 +182,7 @@ def guard(
         )
     before = previous_keys
     if before is None:
-        previous = store.rows(
-            con,
-            "SELECT json_extract_string(body, '$.models[*].key') FROM snapshots"
-            " ORDER BY version DESC LIMIT 1",
-        )
-        if previous and previous[0][0]:
-            keys = previous[0][0]
-            before = set(json.loads(keys) if isinstance(keys, str) else keys)
+        before = store.latest_model_keys(con)
     if before:
         vanished = before - {m.key for m in snapshot.models}
         share = len(vanished) / len(before)
@@ -252,34 +228,27 @@ def publish(
         log.warning("publishing despite the guard (%s), forced: %s", refusal, force_reason)
     target = Path(config.storage.snapshot)
     with store.transaction(con):  # the file is written last: a failed insert publishes nothing
-        con.execute(
-            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                checked.version,
-                run_id,
-                store.naive_utc(checked.generated_at),
-                store.utcnow(),
-                checked.content_hash,
-                str(target),
-                data.decode(),
-            ],
+        store.record_snapshot(
+            con,
+            checked.version,
+            run_id,
+            checked.generated_at,
+            store.utcnow(),
+            checked.content_hash,
+            str(target),
+            data.decode(),
         )
-        # One statement, a list per column: binding 8 parameters a row costs seconds at 20k.
         models = checked.models
-        con.execute(
-            "INSERT INTO scores SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::INTEGER[]),"
-            " unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
-            " unnest(?::VARCHAR[])::JSON",
-            [
-                run_id,
-                store.naive_utc(checked.generated_at),
-                [m.key for m in models],
-                [m.rank for m in models],
-                [float(m.score) for m in models],
-                [m.confidence for m in models],
-                [m.trend for m in models],
-                [m.model_dump_json(exclude={"aliases"}) for m in models],
-            ],
+        store.record_scores(
+            con,
+            run_id,
+            checked.generated_at,
+            keys=[m.key for m in models],
+            ranks=[m.rank for m in models],
+            scores=[float(m.score) for m in models],
+            confidences=[m.confidence for m in models],
+            trends=[m.trend for m in models],
+            components=[m.model_dump_json(exclude={"aliases"}) for m in models],
         )
         if distribute is not None:
             distribute(checked, data)

@@ -49,6 +49,17 @@ def _fresh_budgets() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`main()` points the root logger at the stderr of the moment (a test's captured one,
+    closed once that test ends); put the root logger back after every test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No operator settings or tokens from the machine leak into a test."""
     for name in list(os.environ):
@@ -114,14 +125,3 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 def week(tmp_path: Path) -> tuple[Path, TractionConfig]:
     """Eight bundled days ending now, through the real pipeline: (config file, config)."""
     return bundled_week(tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """`traction.cli.main()` points the root logger at the test's captured stderr; put it
-    back, so a later test never logs into a closed capture ("--- Logging error")."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from traction import store
+import store
 from traction.daemon import retention_job
 
 from helpers import traction

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import respx
 
+import store
 from ingest.runner import ingest, replay
-from traction import store
 from traction.demo.upstream import Upstream, bundled
 
 from helpers import loopback_config, traction, write_config

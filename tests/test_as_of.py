@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+import store
 from schemas.config import TractionConfig
 from scoring.snapshot import build_snapshot, publish
-from traction import store
 from traction.cli import EXIT_CONFIG, EXIT_NOT_PUBLISHED, main
 from traction.config import load_config
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import store
 from ingest.runner import ingest_files
 from scoring import evaluation as ev
 from scoring.snapshot import score_at
-from traction import store
 from traction.backtest import end_of
 from traction.cli import main
 
@@ -313,7 +313,7 @@ def test_a_database_an_older_traction_wrote_is_migrated_by_a_reader(config, tmp_
         "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
         " applied_at TIMESTAMP NOT NULL)"
     )
-    for number, name, sql in store._migrations()[:3]:
+    for number, name, sql in store.migration_files()[:3]:
         con.execute(sql)
         con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [number, name])
     for day, value in enumerate([100.0, 180.0, 320.0]):
@@ -330,6 +330,6 @@ def test_a_database_an_older_traction_wrote_is_migrated_by_a_reader(config, tmp_
     assert model["key"] == "org/old-model"
     with store.connect(database, read_only=True) as con:
         assert store.scalar(con, "SELECT max(version) FROM schema_version") == max(
-            number for number, _, _ in store._migrations()
+            number for number, _, _ in store.migration_files()
         )
         assert store.scalar(con, "SELECT count(*) FROM observations") == 3

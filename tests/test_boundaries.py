@@ -1,8 +1,10 @@
-"""The import boundaries: `schemas` imports nothing of ours; the adapter (`router_adapter`)
-imports `schemas` and, lazily, litellm, never duckdb, polars, httpx, apscheduler or the
-worker's packages, so it stays light inside LiteLLM; the worker (`ingest`, `scoring`,
-`schemas`, `traction`) never imports litellm or the adapter, so it never pays litellm's
-4-second import."""
+"""The import boundaries: `schemas` imports nothing of ours; the store (`store`) imports
+only `schemas`, and the stages above it (`ingest`, `scoring`) never import the application
+(`traction`), so data flows one way: ingest -> store -> scoring -> snapshot. The adapter
+(`router_adapter`) imports `schemas` and, lazily, litellm, never duckdb, polars, httpx,
+apscheduler or the worker's packages, so it stays light inside LiteLLM; the worker
+(`ingest`, `scoring`, `schemas`, `store`, `traction`) never imports litellm or the adapter,
+so it never pays litellm's 4-second import."""
 
 from __future__ import annotations
 
@@ -14,7 +16,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ADAPTER_FORBIDDEN = {"duckdb", "polars", "httpx", "apscheduler", "ingest", "scoring", "traction"}
+ADAPTER_FORBIDDEN = {
+    "duckdb",
+    "polars",
+    "httpx",
+    "apscheduler",
+    "ingest",
+    "scoring",
+    "store",
+    "traction",
+}
+OURS = {"schemas", "store", "ingest", "scoring", "router_adapter", "traction"}
 WORKER_FORBIDDEN = {"litellm", "router_adapter"}
 
 
@@ -40,7 +52,7 @@ def test_adapter_source_never_imports_worker_dependencies():
     assert {f: r for f, r in offenders.items() if r} == {}
 
 
-@pytest.mark.parametrize("package", ["ingest", "scoring", "schemas", "traction"])
+@pytest.mark.parametrize("package", ["ingest", "scoring", "schemas", "store", "traction"])
 def test_worker_source_never_imports_litellm(package):
     offenders = {f: sorted(r & WORKER_FORBIDDEN) for f, r in imported_roots(package).items()}
     # The demo is the one place that drives a real Router, and it imports lazily.
@@ -49,9 +61,26 @@ def test_worker_source_never_imports_litellm(package):
 
 
 def test_schemas_import_nothing_of_ours():
-    ours = {"ingest", "scoring", "router_adapter", "traction"}
-    offenders = {f: sorted(r & ours) for f, r in imported_roots("schemas").items()}
+    offenders = {f: sorted(r & (OURS - {"schemas"})) for f, r in imported_roots("schemas").items()}
     assert {f: r for f, r in offenders.items() if r} == {}
+
+
+def test_the_store_imports_nothing_of_ours_but_schemas():
+    offenders = {
+        f: sorted(r & (OURS - {"schemas", "store"})) for f, r in imported_roots("store").items()
+    }
+    assert {f: r for f, r in offenders.items() if r} == {}
+
+
+@pytest.mark.parametrize("package", ["ingest", "scoring"])
+def test_the_stages_never_import_the_application(package):
+    offenders = {f: sorted(r & {"traction"}) for f, r in imported_roots(package).items()}
+    assert {f: r for f, r in offenders.items() if r} == {}
+
+
+def test_the_store_owns_its_migrations():
+    assert sorted(p.name for p in (ROOT / "store" / "migrations").glob("*.sql"))
+    assert not (ROOT / "traction" / "migrations").exists()
 
 
 def loaded_after(code: str) -> set[str]:
@@ -71,6 +100,15 @@ def test_importing_the_adapter_loads_no_worker_dependency():
 
 def test_running_the_worker_modules_never_loads_litellm():
     code = (
-        "import traction.cli, traction.pipeline, traction.daemon, ingest.runner, scoring.snapshot"
+        "import traction.cli, traction.pipeline, traction.daemon, ingest.runner, scoring.snapshot,"
+        " store"
     )
     assert "litellm" not in loaded_after(code)
+
+
+def test_importing_the_store_loads_nothing_of_ours_but_schemas():
+    assert loaded_after("import store") & OURS == {"schemas", "store"}
+
+
+def test_running_the_stages_never_loads_the_application():
+    assert "traction" not in loaded_after("import ingest.runner, scoring.snapshot")

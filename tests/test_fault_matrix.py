@@ -17,8 +17,8 @@ import httpx
 import pytest
 import respx
 
+import store
 from ingest.runner import ingest
-from traction import store
 
 from helpers import loopback_config
 from payloads import T0, WZRD_A, page_of

@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+import store
 from ingest.policy import RequestBudget
 from ingest.runner import fetch_source, land
 from ingest.sources import SOURCE_TYPES, build_sources
 from schemas.limits import check_model_id
-from traction import store
 
 from helpers import loopback_config
 

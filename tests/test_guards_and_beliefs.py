@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from traction import store
+import store
 from traction.config import load_config
 from traction.demo.upstream import Upstream
 from traction.pipeline import CycleReport, run_cycle, score_and_publish

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import respx
 
+import store
 from ingest.runner import ingest
-from traction import store
 from traction.demo.upstream import Upstream, bundled
 
 from helpers import loopback_config

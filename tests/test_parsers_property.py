@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import store
 from ingest.http import Fetched, PayloadError
 from ingest.runner import Fetch, land
 from ingest.sources import SOURCE_TYPES, build_sources
-from traction import store
 
 from helpers import loopback_config
 

@@ -11,11 +11,11 @@ import httpx
 import pytest
 import respx
 
+import store
 from ingest.http import FetchError, SourceClient
 from ingest.policy import BudgetExhausted, RequestBudget, reset_wait_seconds, retry_after_seconds
 from ingest.runner import ingest
 from schemas.config import RetryConfig
-from traction import store
 
 from helpers import loopback_config
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+import store
 from ingest.runner import ingest_files
 from schemas.config import TractionConfig
 from schemas.identity import match_deployment
 from schemas.snapshot import ModelScore
 from scoring.snapshot import build_snapshot
-from traction import store
 from traction.beliefs import resolve
 
 from helpers import openrouter_models

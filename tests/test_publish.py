@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import store
 from schemas.snapshot import Snapshot, json_schema
 from scoring import snapshot as snapshot_mod
 from scoring.snapshot import PublishRefused, build_snapshot, publish
-from traction import store
 from traction.demo.upstream import Upstream
 from traction.pipeline import run_cycle
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+import store
 from schemas.config import ScoringConfig
 from schemas.snapshot import Snapshot
 from scoring.identity import Identity, build_identity
 from scoring.models import score_models
-from traction import store
 from traction.demo.upstream import Upstream
 from traction.pipeline import CycleReport, run_cycle, score_and_publish
 from traction.serve import SnapshotServer
@@ -118,7 +118,7 @@ def test_status_reads_the_analytics_copy_while_a_writer_has_the_database(tmp_pat
 
 DIE_MID_PUBLISH = """
 from datetime import datetime, timezone
-from traction import store
+import store
 with store.connect(DB) as con:
     RUN = store.start_run(con, "publish", None, datetime.now(timezone.utc))
 import os
@@ -172,7 +172,7 @@ from datetime import datetime, timezone
 from schemas.config import TractionConfig
 import scoring.snapshot as snapshot_mod
 from traction.pipeline import CycleReport, score_and_publish
-from traction import store
+import store
 import json
 config = TractionConfig.model_validate(json.loads(os.environ["BENCH_CONFIG"]))
 real = snapshot_mod.write_atomically

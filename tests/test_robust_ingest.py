@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+import store
 from ingest.http import Fetched
 from ingest.runner import Fetch, ingest, land
 from ingest.sources import build_sources
 from schemas.limits import MODEL_ID_MAX_LENGTH, check_model_id
-from traction import store
 from traction.cli import EXIT_CONFIG, EXIT_PARTIAL, EXIT_PUBLISHED, main
 from traction.config import load_config
 from traction.demo.upstream import Upstream, bundled

@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import store
 from ingest.runner import ingest_files
 from scoring import formula
 from scoring.identity import build_identity
 from scoring.signals import compute_signals
 from scoring.snapshot import build_snapshot
-from traction import store
 
 from payloads import WZRD_A
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import store
+import store
 
 # Copied as they are; the raw archive stays behind (large, and not analysis material).
 # `presence` is a view over prices and listings in the worker's database, copied as a table.
@@ -102,24 +102,7 @@ def trends(
     con: duckdb.DuckDBPyConnection, days: int = 7, source: str | None = None, limit: int = 15
 ) -> list[tuple]:
     """Top movers over the last `days` days: (source, model, metric, first, last, growth %)."""
-    where = "AND source = ?" if source else ""
-    params: list = [days] + ([source] if source else []) + [limit]
-    return store.rows(
-        con,
-        f"""
-        WITH daily AS (
-            SELECT source, model_id, metric, observed_at::DATE AS day,
-                   arg_max(value, observed_at) AS value
-            FROM observations GROUP BY ALL)
-        SELECT source, model_id, metric, arg_min(value, day), arg_max(value, day),
-               (arg_max(value, day) - arg_min(value, day)) / arg_min(value, day) * 100 AS growth
-        FROM daily
-        WHERE day > (SELECT max(day) FROM daily) - to_days(CAST(? AS INTEGER)) {where}
-        GROUP BY ALL HAVING count(*) >= 2 AND arg_min(value, day) > 0
-        ORDER BY growth DESC LIMIT ?
-        """,
-        params,
-    )
+    return store.top_movers(con, days, source, limit)
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, directory: str | os.PathLike[str]) -> list[Path]:

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+import store
 from schemas.config import TractionConfig
 from schemas.identity import match_deployment, norm
 from scoring import evaluation as ev
@@ -64,15 +65,7 @@ def load_daily(
     pairs = [(s, m) for s, m, _ in weighted_pairs(config.scoring.metric_weights)]
     if not pairs:
         raise BacktestError("no weighted metrics (scoring.metric_weights): nothing to measure")
-    values = ", ".join(["(?, ?)"] * len(pairs))
-    raw = pl.DataFrame(
-        con.sql(
-            "SELECT source, model_id, metric, observed_at::DATE AS day,"
-            " arg_max(value, observed_at) AS value FROM observations"
-            f" WHERE (source, metric) IN (VALUES {values}) GROUP BY ALL",
-            params=[part for pair in pairs for part in pair],
-        )
-    )
+    raw = pl.DataFrame(store.daily_values(con, pairs))
     if raw.is_empty():
         raise BacktestError("no observations of a weighted metric: ingest for a few weeks first")
     # who is who as of the history's end (not the wall clock: a replayed history may end

@@ -8,11 +8,10 @@ from typing import Any
 
 import duckdb
 
+import store
 from schemas.config import TractionConfig
 from schemas.identity import norm, route_candidates, strip_suffixes
 from schemas.snapshot import ModelScore, Snapshot
-
-from . import store
 
 
 def parse_time(text: str) -> datetime:
@@ -28,16 +27,8 @@ def snapshot_at(con: duckdb.DuckDBPyConnection, at: datetime | None) -> Snapshot
     By generated_at, not published_at: a back-filled history (snapshots published today
     for past days) then answers "what would the router have believed at T", which is what
     an as-of view is for; by publish time every back-filled day would be invisible."""
-    if at is None:
-        found = store.rows(con, "SELECT body FROM snapshots ORDER BY version DESC LIMIT 1")
-    else:
-        found = store.rows(
-            con,
-            "SELECT body FROM snapshots WHERE generated_at <= ?"
-            " ORDER BY generated_at DESC, version DESC LIMIT 1",
-            [store.naive_utc(at)],
-        )
-    return Snapshot.model_validate_json(found[0][0]) if found else None
+    body = store.snapshot_body_at(con, at)
+    return Snapshot.model_validate_json(body) if body is not None else None
 
 
 def _table(models: list[ModelScore], top: int) -> list[str]:

@@ -75,7 +75,7 @@ def due_sources(config, now: datetime) -> dict[str, float]:
     """Enabled sources whose `interval` has passed since their last run started, with the
     seconds until each of the others is due (negative or zero: due now). Lets cron call
     `run --once --due` every few minutes and still pace each source as the daemon does."""
-    from . import store
+    import store
 
     waits: dict[str, float] = {}
     db = Path(config.storage.database)
@@ -84,11 +84,7 @@ def due_sources(config, now: datetime) -> dict[str, float]:
         for name in config.sources.enabled():
             last = None
             if con is not None:
-                last = store.scalar(
-                    con,
-                    "SELECT max(started_at) FROM runs WHERE kind = 'ingest' AND source = ?",
-                    [name],
-                )
+                last = store.last_started(con, name)
             if last is None:
                 waits[name] = 0.0
                 continue
@@ -201,9 +197,8 @@ def _print_outcome(outcome) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
 
+    import store
     from ingest.runner import ingest, ingest_files, replay
-
-    from . import store
 
     config = _config(args)
     ok, when = _time_option("--observed-at", args.observed_at)  # before the database opens
@@ -238,7 +233,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
 
-    from . import store
+    import store
+
     from .pipeline import CycleReport, score_and_publish
 
     config = _config(args)
@@ -265,7 +261,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _open_read_only(config):
-    from . import store
+    import store
 
     if not config.storage.database.exists():
         print(f"traction: no database at {config.storage.database}", file=sys.stderr)
@@ -744,8 +740,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     default_level = "WARNING" if args.command in ("demo", "status", "schema") else "INFO"
     configure(args.log_level or default_level, args.log_format)
+    from store import DatabaseBusy
+
     from .lock import DataDirLocked
-    from .store import DatabaseBusy
 
     try:
         return args.func(args)

@@ -18,9 +18,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from schemas.config import TractionConfig
+from store import DatabaseBusy
 
 from .pipeline import run_cycle, vacuum
-from .store import DatabaseBusy
 
 if TYPE_CHECKING:
     from .fleet import Fleet

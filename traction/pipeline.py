@@ -30,13 +30,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import store
 from ingest.runner import Progress, RunOutcome, ingest
 from schemas.config import TractionConfig
 from schemas.signing import key_from_env, sign
 from schemas.snapshot import Snapshot
 from scoring.snapshot import PublishRefused, build_snapshot, publish
-
-from . import store
 
 if TYPE_CHECKING:
     from .fleet import Fleet
@@ -142,7 +141,7 @@ def _score_and_publish(
         report.snapshot = snapshot
         store.finish_run(con, run_id, "ok", stored=len(snapshot.models))
         if force:
-            con.execute("UPDATE runs SET note = ? WHERE run_id = ?", [f"forced: {force}", run_id])
+            store.set_note(con, run_id, f"forced: {force}")
     except PublishRefused as exc:
         report.refused = str(exc)
         log.warning("snapshot not published: %s", exc)
@@ -179,7 +178,7 @@ def reconcile_snapshot(con, config: TractionConfig) -> int:
     if version_match is None or hash_match is None:
         return 0
     version, digest = int(version_match[1]), hash_match[1].decode()
-    recorded = store.scalar(con, "SELECT content_hash FROM snapshots WHERE version = ?", [version])
+    recorded = store.snapshot_hash(con, version)
     if recorded == digest:
         return version
     try:
@@ -191,27 +190,10 @@ def reconcile_snapshot(con, config: TractionConfig) -> int:
         log.warning("snapshot file %s holds a v%d other than the recorded one", path, version)
         return version
     generated = store.naive_utc(snapshot.generated_at)
-    run_id = (
-        store.scalar(
-            con,
-            "SELECT run_id FROM runs WHERE kind = 'publish' AND started_at = ?"
-            " ORDER BY started_at DESC LIMIT 1",
-            [generated],
-        )
-        or f"reconciled-v{version}"
-    )
+    run_id = store.publish_run_started_at(con, generated) or f"reconciled-v{version}"
     published = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    con.execute(
-        "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            version,
-            run_id,
-            generated,
-            store.naive_utc(published),
-            snapshot.content_hash,
-            str(path),
-            data.decode(),
-        ],
+    store.record_snapshot(
+        con, version, run_id, generated, published, snapshot.content_hash, str(path), data.decode()
     )
     log.warning(
         "snapshot v%d at %s was published but never recorded (the publisher died before"
@@ -226,14 +208,7 @@ def unpublished_facts(con) -> bool:
     """Whether an ingest run stored facts after the last publish that scored the store
     (published, or refused by a guard: the same facts would be refused again). Rows carry
     the wall clock at commit (`finished_at`), whatever time a run was told it is."""
-    return bool(
-        store.scalar(
-            con,
-            "SELECT count(*) FROM runs WHERE kind = 'ingest' AND records_stored > 0"
-            " AND finished_at > coalesce((SELECT max(finished_at) FROM runs"
-            "  WHERE kind = 'publish' AND status IN ('ok', 'refused')), '-infinity'::TIMESTAMP)",
-        )
-    )
+    return bool(store.stored_since_last_publish(con))
 
 
 def recover(config: TractionConfig) -> int:
@@ -261,11 +236,10 @@ def current_snapshot(
         if found[0] is None:
             return None
     else:
-        found = store.rows(
-            con, "SELECT version, generated_at FROM snapshots ORDER BY version DESC LIMIT 1"
-        )
-        if not found or not Path(config.storage.snapshot).exists():
+        latest = store.latest_snapshot(con)
+        if latest is None or not Path(config.storage.snapshot).exists():
             return None
+        found = [latest]
     version, generated = found[0]
     age = (now - generated.replace(tzinfo=timezone.utc)).total_seconds()
     return version if 0 <= age < config.scoring.stale_after / 2 else None
@@ -332,7 +306,7 @@ def vacuum(config: TractionConfig) -> Retention:
             observations=store.downsample(con, config.ingest.downsample_after_days),
             snapshots=store.thin_snapshots(con, config.ingest.snapshot_history_days),
         )
-        con.execute("CHECKPOINT")
+        store.checkpoint(con)
     return done
 
 

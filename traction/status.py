@@ -7,9 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import store
 from schemas.config import TractionConfig
-
-from . import store
 
 READ_WAIT = 2.0  # seconds `status` waits for a writer before reading the analytics copy
 
@@ -64,16 +63,7 @@ def collect(config: TractionConfig) -> dict[str, Any]:
 
 def _read(con, report: dict[str, Any], snapshots: str) -> tuple | None:
     """Fill `report["sources"]`; return the newest snapshot's row, or None."""
-    cursor = con.execute(
-        "SELECT source, run_id, status, started_at, finished_at, records_fetched,"
-        " records_stored, records_quarantined, records_duplicate, records_ignored, vintage,"
-        " error, requests, origin, replay_of, quarantine_reasons FROM ("
-        "  SELECT *, row_number() OVER (PARTITION BY source ORDER BY started_at DESC) AS n"
-        "  FROM runs WHERE kind = 'ingest') WHERE n = 1 ORDER BY source"
-    )
-    names = [d[0] for d in cursor.description]
-    latest = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    for run in latest:
+    for run in store.latest_ingest_runs(con):
         source = run.pop("source")
         run["started_at"], run["finished_at"] = (
             _iso(run["started_at"]),
@@ -81,25 +71,14 @@ def _read(con, report: dict[str, Any], snapshots: str) -> tuple | None:
         )
         run["quarantine_reasons"] = json.loads(run["quarantine_reasons"] or "{}")
         last_ok = store.last_success(con, source)
-        totals = store.rows(
-            con,
-            "SELECT (SELECT count(*) FROM observations WHERE source = ?),"
-            " (SELECT count(*) FROM quarantine WHERE source = ?)",
-            [source, source],
-        )[0]
+        totals = store.source_totals(con, source)
         report["sources"][source] = {
             "last_run": run,
             "last_success_at": _iso(last_ok),
             "observations_total": totals[0],
             "quarantined_total": totals[1],
         }
-    found = store.rows(
-        con,
-        "SELECT version, generated_at, published_at, content_hash, path,"
-        f" json_array_length(body -> '$.models') FROM {snapshots}"
-        " ORDER BY version DESC LIMIT 1",
-    )
-    return found[0] if found else None
+    return store.latest_snapshot_summary(con, snapshots)
 
 
 def fleet_status(config: TractionConfig) -> dict[str, Any]:

@@ -34,6 +34,7 @@ import duckdb
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+import store
 from schemas.config import TractionConfig
 
 from .analytics import VIEWS
@@ -42,7 +43,6 @@ from .serve import Clock, Response, Route, SnapshotServer, _utcnow, parse_listen
 log = logging.getLogger("traction.status")
 
 FAILED = ("failed", "unreachable")
-SUCCEEDED = ("ok", "unchanged", "degraded")
 MOVERS = 10
 SPARK_DAYS = 14
 RECENT_RUNS = 15
@@ -105,43 +105,27 @@ def read_board(config: TractionConfig, path: Path | None) -> Board:
         return board
     board.copy_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
     with duckdb.connect(str(path), read_only=True) as con:
-        for source, status, runs, stored, quarantined in con.sql(
-            "SELECT source, status, count(*), sum(records_stored), sum(records_quarantined)"
-            " FROM runs WHERE kind = 'ingest' GROUP BY ALL"
-        ).fetchall():
+        for source, status, runs, stored, quarantined in store.ingest_totals(con):
             board.runs_total[(source, status)] = runs
             board.stored_total[source] = board.stored_total.get(source, 0) + int(stored or 0)
             board.quarantined_total[source] = board.quarantined_total.get(source, 0) + int(
                 quarantined or 0
             )
-        for source, status, started, stored, quarantined, vintage, error in con.sql(
-            "SELECT source, status, started_at, records_stored, records_quarantined, vintage,"
-            " error FROM runs WHERE kind = 'ingest'"
-            " QUALIFY row_number() OVER (PARTITION BY source ORDER BY started_at DESC) = 1"
-        ).fetchall():
-            row = rows.get(source)
+        for run in store.latest_ingest_runs(con):
+            row = rows.get(run["source"])
             if row is None:  # a source this config no longer knows
                 continue
-            row.last_status, row.last_started = status, _utc(started)
+            row.last_status, row.last_started = run["status"], _utc(run["started_at"])
             row.stored, row.quarantined, row.vintage, row.error = (
-                stored,
-                quarantined,
-                vintage,
-                error,
+                run["records_stored"],
+                run["records_quarantined"],
+                run["vintage"],
+                run["error"],
             )
-        for source, last in con.sql(
-            "SELECT source, max(started_at) FROM runs WHERE kind = 'ingest'"
-            f" AND status IN {SUCCEEDED} GROUP BY source"
-        ).fetchall():
+        for source, last in store.last_successes(con):
             if source in rows:
                 rows[source].last_success = _utc(last)
-        cursor = con.sql(
-            "SELECT kind, coalesce(source, '-') AS source, status, started_at, finished_at,"
-            " records_stored, records_quarantined, error FROM runs"
-            f" ORDER BY started_at DESC LIMIT {RECENT_RUNS}"
-        )
-        names = cursor.columns
-        board.recent_runs = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        board.recent_runs = store.recent_runs(con, RECENT_RUNS)
         board.movers = _movers(con, config.scoring.metric_weights)
     return board
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+import store
 from schemas.config import GitHubConfig
 from schemas.github import GitHubRepo
 from schemas.rows import CatalogEntry, Observation, SourceResult
@@ -40,12 +41,8 @@ class GitHubSource:
 
     def plan(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """The last ETag seen per repository URL, from the raw archive."""
-        rows = con.execute(
-            "SELECT url, headers FROM raw_pages WHERE source = 'github'"
-            " QUALIFY row_number() OVER (PARTITION BY url ORDER BY fetched_at DESC) = 1"
-        ).fetchall()
         etags = {}
-        for url, headers in rows:
+        for url, headers in store.latest_page_headers(con, "github"):
             etag = json.loads(headers).get("etag")
             if etag:
                 etags[url] = etag

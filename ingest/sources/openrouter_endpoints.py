@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 from pydantic import ValidationError
 
+import store
 from schemas.config import OpenRouterEndpointsConfig
 from schemas.openrouter import EndpointsPayload, OpenRouterEndpoint, parse_price
 from schemas.rows import Price, SourceResult
@@ -42,15 +43,8 @@ class OpenRouterEndpointsSource:
         that OpenRouter lists (by id, variants left out)."""
         wanted = list(dict.fromkeys(self.config.models))
         if self.config.top_n:
-            ranked = con.execute(
-                "SELECT c.model_id FROM scores s"
-                " JOIN catalog c ON c.source = 'openrouter' AND c.model_id NOT LIKE '%:%'"
-                "  AND s.model_key = lower(coalesce(c.hugging_face_id, c.model_id))"
-                " WHERE s.run_id = (SELECT run_id FROM snapshots ORDER BY version DESC LIMIT 1)"
-                " ORDER BY s.rank LIMIT ?",
-                [self.config.top_n],
-            ).fetchall()
-            wanted += [r[0] for r in ranked if r[0] not in wanted]
+            ranked = store.top_ranked_openrouter_ids(con, self.config.top_n)
+            wanted += [model_id for model_id in ranked if model_id not in wanted]
         return wanted
 
     async def fetch(self, client: SourceClient, plan: Any = None) -> None:

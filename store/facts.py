@@ -1,0 +1,367 @@
+"""The facts: `observations`, `prices`, `price_changes`, `catalog`, `quarantine`, and
+presence (`listings`, and which offers and ids are present at a time)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+
+from schemas.rows import CatalogEntry, SourceResult
+
+from .connection import delete_counted, insert_many, naive_utc, rows, scalar, utcnow
+
+
+def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Compare each price this run stored with the one before it, per source, model and
+    provider, and keep every difference.
+
+    A back-filled observation can land between two stored ones: it changes what the
+    later neighbour is compared with, so each series' changes from the run's earliest
+    new observation on are re-derived, not appended. Observations loaded in any order
+    then leave the changes in-order ingestion would. (A change's run is the run that
+    stored the new price, as in-order ingestion records it.)"""
+    touched = (
+        "SELECT source, model_id, provider, min(observed_at) AS since FROM prices"
+        " WHERE run_id = ? GROUP BY ALL"
+    )
+    con.execute(
+        f"DELETE FROM price_changes c USING ({touched}) t WHERE c.source = t.source"
+        " AND c.model_id = t.model_id AND c.provider = t.provider AND c.changed_at >= t.since",
+        [run_id],
+    )
+    con.execute(
+        "INSERT INTO price_changes SELECT source, model_id, provider, observed_at, prev_prompt,"
+        " prompt_usd_per_mtok, prev_completion, completion_usd_per_mtok, run_id FROM ("
+        "  SELECT p.*, t.since, lag(p.prompt_usd_per_mtok) OVER w AS prev_prompt,"
+        "   lag(p.completion_usd_per_mtok) OVER w AS prev_completion,"
+        "   lag(p.observed_at) OVER w AS prev_at"
+        f"  FROM prices p JOIN ({touched}) t ON p.source = t.source"
+        "   AND p.model_id = t.model_id AND p.provider = t.provider"
+        "  WINDOW w AS (PARTITION BY p.source, p.model_id, p.provider ORDER BY p.observed_at))"
+        " WHERE observed_at >= since AND prev_at IS NOT NULL"
+        " AND (prompt_usd_per_mtok IS DISTINCT FROM prev_prompt"
+        "  OR completion_usd_per_mtok IS DISTINCT FROM prev_completion)",
+        [run_id],
+    )
+
+
+# Presence (migration 005). Sources whose payload is their whole list, and what one list
+# covers: OpenRouter's catalogue and LiteLLM's price map list every model (scope ''), an
+# OpenRouter endpoints page lists one model's providers (scope = the model). Hugging Face
+# reports a top-N and GitHub a configured repo list: leaving those says nothing about a
+# model, so they never delist; their ids count as present while observed within
+# `identity.presence_window`.
+FULL_LISTS = {"openrouter": False, "litellm_prices": False, "openrouter_endpoints": True}
+
+
+def record_listing(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> None:
+    """Record that this run's prices were its source's complete list at their time.
+
+    Only for a complete run (status ok): a failed or partial one must never delist.
+    An empty list delists nothing either (an upstream outage, not a catalogue), nor does
+    an endpoints run that quarantined records (which model's page they were is lost)."""
+    per_model = FULL_LISTS.get(result.source)
+    if per_model is None or not result.prices:
+        return
+    if per_model and result.quarantined:
+        return
+    scopes = {(p.model_id if per_model else "", naive_utc(p.observed_at)) for p in result.prices}
+    insert_many(
+        con,
+        "INSERT OR IGNORE INTO listings (source, scope, observed_at, run_id) VALUES",
+        [[result.source, scope, at, run_id] for scope, at in sorted(scopes)],
+    )
+
+
+# The offers present as of $1: each (source, model, provider)'s latest price at or before
+# then, kept when its source's latest complete list by then (for its scope) named it, or
+# when it was seen after that list (a partial run can list, never delist). Where no
+# complete list exists yet, an offer seen since $2 counts. An endpoints offer needs its
+# model on OpenRouter's list too (a model gone from the catalogue answers 404 there).
+# With $3, a model its latest list named in a quarantined record stays present.
+_PRESENT_OFFERS = """
+WITH lists AS (
+    SELECT source, scope, max(observed_at) AS at, arg_max(run_id, observed_at) AS run_id
+    FROM listings WHERE observed_at <= $1 GROUP BY ALL
+),
+latest AS (
+    SELECT source, model_id, provider, max(observed_at) AS at
+    FROM prices WHERE observed_at <= $1 GROUP BY ALL
+),
+offers AS (
+    SELECT s.source, s.model_id, s.provider, s.at FROM latest s
+    LEFT JOIN lists l ON l.source = s.source
+        AND l.scope = CASE WHEN s.source = 'openrouter_endpoints' THEN s.model_id ELSE '' END
+    WHERE CASE WHEN l.at IS NULL THEN s.at >= $2
+        ELSE s.at >= l.at OR ($3 AND l.scope = '' AND EXISTS (SELECT 1 FROM quarantine q
+            WHERE q.run_id = l.run_id AND q.model_id = s.model_id)) END
+),
+present AS (
+    SELECT * FROM offers o WHERE o.source <> 'openrouter_endpoints'
+        OR NOT EXISTS (SELECT 1 FROM lists WHERE source = 'openrouter')
+        OR o.model_id IN (SELECT model_id FROM offers WHERE source = 'openrouter')
+)
+"""
+
+
+def present_prices(
+    con: duckdb.DuckDBPyConnection, now: datetime, window_seconds: int
+) -> list[tuple]:
+    """(source, model_id, provider, prompt, completion) of every offer present at `now`:
+    what a snapshot scored then may quote. A delisted offer's last price is history."""
+    now = naive_utc(now)
+    return rows(
+        con,
+        _PRESENT_OFFERS + "SELECT o.source, o.model_id, o.provider, p.prompt_usd_per_mtok,"
+        " p.completion_usd_per_mtok FROM present o JOIN prices p ON p.source = o.source"
+        " AND p.model_id = o.model_id AND p.provider = o.provider AND p.observed_at = o.at"
+        " ORDER BY 1, 2, 3",
+        [now, now - timedelta(seconds=window_seconds), False],
+    )
+
+
+def present_ids(
+    con: duckdb.DuckDBPyConnection, now: datetime, window_seconds: int
+) -> set[tuple[str, str]]:
+    """(source, model_id) of every id present at `now`: on its full-list source's latest
+    list (quarantined records count: listed, only unreadable), or, for sources that list
+    no catalogue, observed or catalogued within the window before `now`."""
+    now = naive_utc(now)
+    since = now - timedelta(seconds=window_seconds)
+    found = rows(
+        con,
+        _PRESENT_OFFERS + "SELECT DISTINCT source, model_id FROM present"
+        " UNION SELECT DISTINCT source, model_id FROM observations"
+        "  WHERE observed_at BETWEEN $2 AND $1"
+        " UNION SELECT source, model_id FROM catalog"
+        "  WHERE source NOT IN (SELECT unnest($4)) AND first_seen_at <= $1"
+        "  AND last_seen_at >= $2",
+        [now, since, True, sorted(FULL_LISTS)],
+    )
+    return {(source, model_id) for source, model_id in found}
+
+
+def downsample(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
+    """Keep one observation per series per day (the day's last) once it is older than this;
+    returns how many rows went. Day-level history is all scoring reads."""
+    return delete_counted(
+        con,
+        "observations",
+        [
+            "DELETE FROM observations o WHERE o.observed_at < ? AND o.observed_at <"
+            " (SELECT max(i.observed_at) FROM observations i WHERE i.source = o.source"
+            "  AND i.model_id = o.model_id AND i.metric = o.metric"
+            "  AND i.observed_at::DATE = o.observed_at::DATE)"
+        ],
+        utcnow() - timedelta(days=older_than_days),
+    )
+
+
+# A catalog row spans every observation of the model: first_seen_at the earliest,
+# last_seen_at the latest, and the identity facts (and run_id) those of the newest
+# observation, so back-filling an older dump never overwrites what a newer one said and
+# dumps loaded in any order leave the same table. (SET expressions read the old row.)
+_NEWEST_WINS = (
+    "canonical_slug",
+    "hugging_face_id",
+    "display_name",
+    "context_length",
+    "alias_target",
+    "run_id",
+)
+CATALOG_UPSERT = (
+    "ON CONFLICT (source, model_id) DO UPDATE SET"
+    " first_seen_at = least(catalog.first_seen_at, excluded.first_seen_at),"
+    " last_seen_at = greatest(catalog.last_seen_at, excluded.last_seen_at), "
+    + ", ".join(
+        f"{column} = CASE WHEN excluded.last_seen_at >= catalog.last_seen_at"
+        f" THEN excluded.{column} ELSE catalog.{column} END"
+        for column in _NEWEST_WINS
+    )
+)
+
+
+# A creation date is a fact that does not change: a report without one keeps the one known.
+CATALOG_UPSERT += ", created_at = coalesce(excluded.created_at, catalog.created_at)"
+
+
+def _catalog_rows(
+    result: SourceResult, fallback: datetime
+) -> list[tuple[CatalogEntry, datetime, datetime]]:
+    """One (entry, first seen, last seen) per model, times in naive UTC: an upsert may not
+    touch a row twice. A time is the entry's `observed_at`, else the latest time of the
+    run's facts about the model, else `fallback` (the wall clock). The entry kept is the
+    newest observation, and of equally new ones the last listed."""
+    facts: dict[tuple[str, str], datetime] = {}
+    for fact in (*result.observations, *result.prices):
+        key, at = (fact.source, fact.model_id), naive_utc(fact.observed_at)
+        facts[key] = max(at, facts.get(key, at))
+    found: dict[tuple[str, str], tuple[CatalogEntry, datetime, datetime]] = {}
+    for c in result.catalog:
+        key = (c.source, c.model_id)
+        at = naive_utc(c.observed_at) if c.observed_at else facts.get(key, fallback)
+        if key not in found:
+            found[key] = (c, at, at)
+            continue
+        entry, first, last = found[key]
+        found[key] = (c if at >= last else entry, min(first, at), max(last, at))
+    return list(found.values())
+
+
+def land(
+    con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult, complete: bool = False
+) -> int:
+    """Write a source run's facts; returns how many were new. Caller owns the transaction.
+    `complete`: the run read its source's whole payload (status ok), so a full-list
+    source's prices are its list at their time (`record_listing`)."""
+    count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM prices)"
+    before = scalar(con, count)
+    if result.observations:
+        insert_many(
+            con,
+            "INSERT OR IGNORE INTO observations"
+            " (source, model_id, metric, value, observed_at, run_id) VALUES",
+            [
+                [o.source, o.model_id, o.metric, o.value, naive_utc(o.observed_at), run_id]
+                for o in result.observations
+            ],
+        )
+    if result.prices:
+        insert_many(
+            con,
+            "INSERT OR IGNORE INTO prices (source, model_id, provider, prompt_usd_per_mtok,"
+            " completion_usd_per_mtok, observed_at, run_id, discount, context_length,"
+            " quantization, uptime_last_30m, uptime_last_1d) VALUES",
+            [
+                [
+                    p.source,
+                    p.model_id,
+                    p.provider,
+                    p.prompt_usd_per_mtok,
+                    p.completion_usd_per_mtok,
+                    naive_utc(p.observed_at),
+                    run_id,
+                    p.discount,
+                    p.context_length,
+                    p.quantization,
+                    p.uptime_last_30m,
+                    p.uptime_last_1d,
+                ]
+                for p in result.prices
+            ],
+        )
+    now = utcnow()
+    if result.catalog:
+        insert_many(
+            con,
+            "INSERT INTO catalog VALUES",
+            [
+                [
+                    c.source,
+                    c.model_id,
+                    c.canonical_slug,
+                    c.hugging_face_id,
+                    c.display_name,
+                    c.context_length,
+                    first,
+                    last,
+                    run_id,
+                    c.alias_target,
+                    None if c.created_at is None else naive_utc(c.created_at),
+                ]
+                for c, first, last in _catalog_rows(result, now)
+            ],
+            suffix=CATALOG_UPSERT,
+        )
+    if result.prices:
+        record_price_changes(con, run_id)
+        if complete:
+            record_listing(con, run_id, result)
+    if result.quarantined:
+        insert_many(
+            con,
+            "INSERT INTO quarantine VALUES",
+            [
+                [run_id, q.source, q.record_index, q.model_id, q.reason, q.raw, now]
+                for q in result.quarantined
+            ],
+        )
+    return scalar(con, count) - before
+
+
+def observations_until(con: duckdb.DuckDBPyConnection, as_of: datetime) -> duckdb.DuckDBPyRelation:
+    """(source, model_id, metric, value, observed_at) of every observation made by `as_of`."""
+    return con.sql(
+        "SELECT source, model_id, metric, value, observed_at FROM observations"
+        " WHERE observed_at <= ?",
+        params=[naive_utc(as_of)],
+    )
+
+
+def daily_values(
+    con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]
+) -> duckdb.DuckDBPyRelation:
+    """(source, model_id, metric, day, value): each series' last value of each day, for the
+    (source, metric) `pairs` (at least one)."""
+    values = ", ".join(["(?, ?)"] * len(pairs))
+    return con.sql(
+        "SELECT source, model_id, metric, observed_at::DATE AS day,"
+        " arg_max(value, observed_at) AS value FROM observations"
+        f" WHERE (source, metric) IN (VALUES {values}) GROUP BY ALL",
+        params=[part for pair in pairs for part in pair],
+    )
+
+
+def observed_ids(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(source, model_id) of every id ever observed, in order."""
+    return rows(con, "SELECT DISTINCT source, model_id FROM observations ORDER BY ALL")
+
+
+def top_movers(
+    con: duckdb.DuckDBPyConnection, days: int, source: str | None, limit: int
+) -> list[tuple]:
+    """Top movers over the last `days` days: (source, model, metric, first, last, growth %)."""
+    where = "AND source = ?" if source else ""
+    params: list = [days] + ([source] if source else []) + [limit]
+    return rows(
+        con,
+        f"""
+        WITH daily AS (
+            SELECT source, model_id, metric, observed_at::DATE AS day,
+                   arg_max(value, observed_at) AS value
+            FROM observations GROUP BY ALL)
+        SELECT source, model_id, metric, arg_min(value, day), arg_max(value, day),
+               (arg_max(value, day) - arg_min(value, day)) / arg_min(value, day) * 100 AS growth
+        FROM daily
+        WHERE day > (SELECT max(day) FROM daily) - to_days(CAST(? AS INTEGER)) {where}
+        GROUP BY ALL HAVING count(*) >= 2 AND arg_min(value, day) > 0
+        ORDER BY growth DESC LIMIT ?
+        """,
+        params,
+    )
+
+
+def source_totals(con: duckdb.DuckDBPyConnection, source: str) -> tuple[int, int]:
+    """(observations, quarantined records) the source ever stored."""
+    return rows(
+        con,
+        "SELECT (SELECT count(*) FROM observations WHERE source = ?),"
+        " (SELECT count(*) FROM quarantine WHERE source = ?)",
+        [source, source],
+    )[0]
+
+
+def catalog_links(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(source, model_id, canonical_slug, hugging_face_id, alias_target) of every catalogued
+    id that links ids (Hugging Face rows only date models: left out), in order."""
+    return rows(
+        con,
+        "SELECT source, model_id, canonical_slug, hugging_face_id, alias_target FROM catalog"
+        " WHERE source <> 'huggingface' ORDER BY 1, 2",
+    )
+
+
+def creation_dates(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """(source, model_id, created_at) of every catalogued id whose source dates it."""
+    return con.sql("SELECT source, model_id, created_at FROM catalog WHERE created_at IS NOT NULL")
