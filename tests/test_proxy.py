@@ -1,4 +1,4 @@
-"""A real LiteLLM proxy on 127.0.0.1, configured exactly as the README documents, routed by
+"""A real LiteLLM proxy on 127.0.0.1, configured exactly as docs/litellm.md documents, routed by
 traction's callback; requests go through the `openai` client like any user's would."""
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ for entry in MODEL_LIST:  # nothing leaves loopback even if a mock were bypassed
 
 
 def documented_config() -> dict:
-    """The README's proxy config.yaml, with this test's deployments."""
+    """docs/litellm.md's proxy config.yaml, with this test's deployments."""
     import yaml
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "litellm.md").read_text()
     section = readme.split("## Using it from the LiteLLM proxy", 1)[1]
     block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     config = yaml.safe_load(block)

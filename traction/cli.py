@@ -13,7 +13,7 @@ from pathlib import Path
 from .config import ConfigError, load_config
 from .progress import Progress
 
-# Exit codes (documented in the README; cron and systemd read them).
+# Exit codes (documented in docs/operating.md; cron and systemd read them).
 EXIT_PUBLISHED = 0  # published, or nothing changed and the current snapshot is fresh
 EXIT_NOT_PUBLISHED = 1  # nothing published: every source failed, or a guard refused
 EXIT_CONFIG = 2  # configuration error
