@@ -12,7 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .limits import BigInt, Double, Label, ModelId, StoredDecimal, Timestamp
 
-RunStatus = Literal["ok", "unchanged", "degraded", "failed", "unreachable", "skipped"]
+# What a run row's status can say (docs/operating.md has the table): `running` until it
+# ends; `interrupted` when its process died first (closed by the next writer).
+RunStatus = Literal[
+    "running", "ok", "unchanged", "degraded", "failed", "unreachable", "skipped", "interrupted"
+]
 
 
 class Observation(BaseModel):

@@ -9,6 +9,8 @@ from datetime import datetime
 
 import duckdb
 
+from schemas.rows import RunStatus
+
 from .connection import naive_utc, rows, scalar, transaction, utcnow
 
 
@@ -31,7 +33,7 @@ def start_run(
 def finish_run(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
-    status: str,
+    status: RunStatus,
     *,
     error: str | None = None,
     vintage: str | None = None,
@@ -98,7 +100,7 @@ def record_run(
     run_id: str,
     source: str,
     started_at: datetime,
-    status: str,
+    status: RunStatus,
     *,
     error: str | None,
     vintage: str | None,
