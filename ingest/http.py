@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from schemas.config import RetryConfig
+from schemas.errors import TractionError
 from schemas.limits import MAX_JSON_DEPTH, json_too_deep
 
 from .policy import (
@@ -44,7 +45,7 @@ TOKEN_ENV = {
 REDACTED_HEADERS = {"authorization", "set-cookie", "cookie", "proxy-authorization"}
 
 
-class FetchError(Exception):
+class FetchError(TractionError):
     """A source could not be fetched; `unreachable` marks DNS/connect failures and 404/410."""
 
     def __init__(self, message: str, *, unreachable: bool = False, status: int | None = None):
@@ -53,11 +54,11 @@ class FetchError(Exception):
         self.status = status
 
 
-class SourceSkipped(Exception):
+class SourceSkipped(TractionError):
     """Nothing to do this run, and that is fine (no API key for a keyed endpoint, say)."""
 
 
-class PayloadError(Exception):
+class PayloadError(TractionError):
     """The body is not the contract at all (not JSON, wrong envelope, a pagination loop)."""
 
 

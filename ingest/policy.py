@@ -33,12 +33,13 @@ from tenacity import (
 )
 
 from schemas.config import RetryConfig
+from schemas.errors import TractionError
 
 HF_RATELIMIT = re.compile(r'"?(?P<kind>\w+)"?\s*;\s*r\s*=\s*(?P<r>\d+)\s*;\s*t\s*=\s*(?P<t>\d+)')
 HF_POLICY = re.compile(r"q\s*=\s*(?P<q>\d+).*?w\s*=\s*(?P<w>\d+)")
 
 
-class RetryableStatus(Exception):
+class RetryableStatus(TractionError):
     """A 429 or 5xx: worth another try after a wait."""
 
     def __init__(self, response: httpx.Response):
@@ -46,7 +47,7 @@ class RetryableStatus(Exception):
         self.response = response
 
 
-class BudgetExhausted(Exception):
+class BudgetExhausted(TractionError):
     """The next request would break the source's published limit before the run's deadline."""
 
 

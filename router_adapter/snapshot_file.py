@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from schemas.errors import TractionError
 from schemas.signing import verify
 from schemas.snapshot import Snapshot
 
@@ -33,7 +34,7 @@ _refusals: Counter[str] = Counter()
 _refusals_lock = threading.Lock()
 
 
-class SnapshotRefused(Exception):
+class SnapshotRefused(TractionError):
     """A valid document the adapter must not route on.
 
     `kind` is what `refusals()` counts: `unsigned`, `bad-signature` or `older` (a replay

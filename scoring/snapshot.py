@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 import store
 from schemas.config import TractionConfig
+from schemas.errors import TractionError
 from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody, compute_hash
 
 from .growth import growth_signals
@@ -30,7 +31,7 @@ from .signals import compute_signals
 log = logging.getLogger("traction.publish")
 
 
-class PublishRefused(Exception):
+class PublishRefused(TractionError):
     """The new snapshot was not published; the previous one is untouched."""
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from schemas.errors import EXIT_LOCKED, TractionError
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -92,9 +94,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return current
 
 
-class DatabaseBusy(Exception):
+class DatabaseBusy(TractionError):
     """Another process has the DuckDB file open in a way that excludes this one (DuckDB
     allows one writing process, or any number of readers, never both)."""
+
+    exit_code = EXIT_LOCKED
 
 
 BUSY_WAIT = 10.0  # seconds a writer waits for a reader's (brief) hold on the file

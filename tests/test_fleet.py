@@ -35,7 +35,7 @@ from schemas.snapshot import Snapshot
 from scoring.snapshot import render, write_atomically
 from traction.config import ConfigError, load_config
 from traction.demo.upstream import Upstream, bundled
-from traction.fleet import Fleet, NotLeader
+from traction.fleet import Fleet, NotLeader, VersionTaken
 
 import redis_server
 from helpers import snapshot_body, traction, write_config
@@ -475,7 +475,7 @@ def test_the_fleet_snapshot_version_only_goes_up(redis_server: RedisServer):
         leader.publish(*good_document(5))
         before = redis_server.client().hgetall("traction:snapshot")
         for version in (5, 4, 1):
-            with pytest.raises(NotLeader, match=f"already has a snapshot at or past v{version}"):
+            with pytest.raises(VersionTaken, match=f"already has a snapshot at or past v{version}"):
                 leader.publish(*good_document(version))
         assert redis_server.client().hgetall("traction:snapshot") == before
         leader.publish(*good_document(6))

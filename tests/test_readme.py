@@ -56,7 +56,5 @@ def test_readme_is_the_front_door_and_its_links_resolve():
             assert linked.exists(), (page.name, target)
             if anchor:
                 headings = _re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), _re.M)
-                slugs = {
-                    _re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in headings
-                }
+                slugs = {_re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in headings}
                 assert anchor in slugs, (page.name, target, anchor)

@@ -24,6 +24,7 @@ import polars as pl
 
 import store
 from schemas.config import TractionConfig
+from schemas.errors import TractionError
 from schemas.identity import match_deployment, norm
 from scoring import evaluation as ev
 from scoring.identity import PRIMARY_SOURCES, Identity
@@ -33,7 +34,7 @@ from scoring.snapshot import load_identity, score_at
 FORMULA_NAMES = {"traction": "traction", "wzrd": "traction (wzrd formula)"}
 
 
-class BacktestError(ValueError):
+class BacktestError(TractionError, ValueError):
     """The backtest cannot run on this input (said in one line, exit 2 or 1)."""
 
 

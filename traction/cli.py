@@ -10,15 +10,20 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from schemas import errors
+from schemas.errors import TractionError
+
 from .config import ConfigError, load_config
 from .progress import Progress
 
 # Exit codes (documented in docs/operating.md; cron and systemd read them).
 EXIT_PUBLISHED = 0  # published, or nothing changed and the current snapshot is fresh
-EXIT_NOT_PUBLISHED = 1  # nothing published: every source failed, or a guard refused
-EXIT_CONFIG = 2  # configuration error
+EXIT_NOT_PUBLISHED = (
+    errors.EXIT_FAILED
+)  # nothing published: every source failed, or a guard refused
+EXIT_CONFIG = errors.EXIT_CONFIG  # configuration or usage error
 EXIT_PARTIAL = 3  # the snapshot is current, but at least one source failed
-EXIT_LOCKED = 4  # another traction process works on this database
+EXIT_LOCKED = errors.EXIT_LOCKED  # another traction process works on this database
 
 
 def _config(args: argparse.Namespace):
@@ -740,18 +745,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     default_level = "WARNING" if args.command in ("demo", "status", "schema") else "INFO"
     configure(args.log_level or default_level, args.log_format)
-    from store import DatabaseBusy
-
-    from .lock import DataDirLocked
-
     try:
         return args.func(args)
-    except ConfigError as exc:
+    except TractionError as exc:  # reported in words: a bad key, a held lock, a busy file
         print(f"traction: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except (DataDirLocked, DatabaseBusy) as exc:
-        print(f"traction: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
+        return exc.exit_code
     except Exception as exc:  # a bug: one log event (traceback inside), one line for people
         import logging
 

@@ -17,6 +17,7 @@ import tomllib
 from pydantic import ValidationError
 
 from schemas.config import TractionConfig
+from schemas.errors import EXIT_CONFIG, TractionError
 from schemas.fleet import redact_url
 from schemas.signing import KEY_ENV, key_from_env
 
@@ -26,8 +27,10 @@ CONFIG_ENV = "TRACTION_CONFIG"
 NOT_KEYS = {CONFIG_ENV, KEY_ENV}
 
 
-class ConfigError(Exception):
+class ConfigError(TractionError):
     """A configuration problem, worded for the operator: which key, which value, why."""
+
+    exit_code = EXIT_CONFIG
 
 
 def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple, str]]:

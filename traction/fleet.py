@@ -69,6 +69,11 @@ class NotLeader(PublishRefused):
     """This worker does not (or no longer) lead the fleet: it must not publish."""
 
 
+class VersionTaken(PublishRefused):
+    """The fleet already has a snapshot at or past this version: versions only go up, so a
+    worker whose numbering lags (or a replayed publish) writes nothing."""
+
+
 class FleetUnavailable(PublishRefused):
     """Redis could not be reached to publish; the last fleet snapshot stays."""
 
@@ -358,7 +363,7 @@ class Fleet:
                 f" v{snapshot.version}; nothing was written"
             )
         if result == -1:
-            raise NotLeader(
+            raise VersionTaken(
                 f"the fleet already has a snapshot at or past v{snapshot.version};"
                 " nothing was written"
             )

@@ -13,9 +13,13 @@ import fcntl
 import os
 from pathlib import Path
 
+from schemas.errors import EXIT_LOCKED, TractionError
 
-class DataDirLocked(Exception):
+
+class DataDirLocked(TractionError):
     """Another traction process works on this database."""
+
+    exit_code = EXIT_LOCKED
 
 
 class DataDirLock:

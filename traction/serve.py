@@ -85,6 +85,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 
+from schemas.errors import TractionError
 from schemas.snapshot import ModelScore, SignalComponent, Snapshot
 
 log = logging.getLogger("traction.serve")
@@ -305,7 +306,7 @@ def wzrd_payload(
     }
 
 
-class BadRequest(ValueError):
+class BadRequest(TractionError, ValueError):
     """A query parameter the client got wrong (answered with 400, never a guess)."""
 
 
