@@ -15,16 +15,17 @@ in the request's metadata, and counts it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .matching import match_deployment
-from .snapshot_file import ModelView, SnapshotView, is_stale
+from .snapshot_file import ModelView, SnapshotView
 
 log = logging.getLogger("traction.adapter")
 
@@ -46,6 +47,27 @@ def stats() -> dict[str, int]:
 
 def deployment_id(deployment: Mapping[str, Any]) -> str:
     return str((deployment.get("model_info") or {}).get("id"))
+
+
+class _Ranked(NamedTuple):
+    """A healthy list ranked under one snapshot: what every policy needs, as indices into it."""
+
+    ids: list[str]  # deployment id of each
+    first: dict[str, int]  # deployment id -> index of its first deployment
+    scores: list[float]  # score of each (0.0 when unmatched)
+    best: int  # the first of the best-scored
+    top: list[int]  # the `top_k` best, best first (ties in list order)
+    cum_weights: list[float]  # cumulative `weighted` weights of `top`
+
+
+class _State:
+    """What one Ranker computed under one snapshot (so under one alias_map too)."""
+
+    def __init__(self, view: SnapshotView | None):
+        self.view = view
+        self.matches: dict[str, str | None] = {}  # deployment id -> model key, or None
+        # group -> (the healthy list last ranked, its ranking or None when nothing matched)
+        self.by_group: dict[str, tuple[list[dict], _Ranked | None]] = {}
 
 
 class Ranker:
@@ -76,6 +98,7 @@ class Ranker:
         self._winners: dict[str, str] = {}  # group -> current winner's deployment id
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
+        self._state = _State(None)
 
     def choose(self, group: str, healthy: list[dict], request_kwargs: dict | None) -> dict:
         """One of `healthy` (never anything else), and the reason recorded."""
@@ -83,54 +106,111 @@ class Ranker:
             view, problem = self.source.current()
             if view is None:
                 return self._fallback(healthy, problem or "missing", request_kwargs, None)
-            if is_stale(view, self.max_age):
+            now = time.time()
+            if now >= view.stale_after_ts or (
+                self.max_age is not None and now - view.generated_ts > self.max_age
+            ):
                 return self._fallback(healthy, "stale", request_kwargs, view)
-            scored = []
-            for index, deployment in enumerate(healthy):
-                hit = self._match(deployment, view)
-                scored.append((deployment, index, hit))
-            if not any(hit for _, _, hit in scored):
+            ranked = self._ranked(group, healthy, view)
+            if ranked is None:
                 return self._fallback(healthy, "no-match", request_kwargs, view)
-            chosen = self._apply_policy(group, scored)
-            self._record("fresh", request_kwargs, view, chosen)
+            if self.policy == "weighted":
+                pick = self._random.choices(ranked.top, cum_weights=ranked.cum_weights)[0]
+                chosen = healthy[pick]
+            elif self.hysteresis:
+                chosen = self._hold(group, healthy, ranked)
+            else:
+                chosen = healthy[ranked.best]
+            with _totals_lock:
+                self.counters["fresh"] += 1
+                _totals["fresh"] += 1
+            if request_kwargs is not None:
+                try:
+                    metadata = request_kwargs.setdefault("metadata", {})
+                    if isinstance(metadata, dict):
+                        metadata["traction"] = {
+                            "decision": "fresh",
+                            "detail": None,
+                            "policy": self.policy,
+                            "snapshot_version": view.version,
+                            "snapshot_age_s": round(now - view.generated_ts, 1),
+                            "deployment_id": deployment_id(chosen),
+                        }
+                except Exception:  # metadata is best effort
+                    pass
             return chosen
         except Exception:  # a bug here must cost ranking, never the request
             log.exception("traction: ranking failed; serving the first healthy deployment")
             return self._fallback(healthy, "error", request_kwargs, None)
 
-    def _apply_policy(self, group: str, scored: list[tuple[dict, int, ModelView | None]]) -> dict:
+    # The ranking of a healthy list, computed once per snapshot and list ------------------
+
+    def _ranked(self, group: str, healthy: list[dict], view: SnapshotView) -> _Ranked | None:
+        """The ranking of `healthy` under `view`; None when nothing in it matched.
+
+        Computed once per snapshot and group: while the snapshot and the group's healthy
+        list stay the same (LiteLLM hands over the same deployment dicts, in the same
+        order, until something cools down), a request costs one list comparison."""
+        state = self._state
+        if state.view is not view:  # a new snapshot: what was computed for the old one goes
+            state = self._state = _State(view)
+        cached = state.by_group.get(group)
+        if cached is not None:
+            try:
+                if cached[0] == healthy:
+                    return cached[1]
+            except Exception:  # a deployment that cannot be compared: rank afresh
+                pass
+        ranked = self._rank(healthy, view, state.matches)
+        state.by_group[group] = (list(healthy), ranked)
+        return ranked
+
+    def _rank(
+        self, healthy: list[dict], view: SnapshotView, matches: dict[str, str | None]
+    ) -> _Ranked | None:
+        ids = [deployment_id(d) for d in healthy]
+        hits = [self._match(d, i, view, matches) for d, i in zip(healthy, ids, strict=True)]
+        if not any(hits):
+            return None
         # Unmatched deployments count as neutral (0): the snapshot has no evidence on them.
-        ordered = sorted(scored, key=lambda s: (-(s[2].score if s[2] else 0.0), s[1]))
-        if self.policy == "weighted":
-            top = ordered[: self.top_k]
-            scores = [t[2].score if t[2] else 0.0 for t in top]
-            low, high = min(scores), max(scores)
-            spread = high - low
-            weights = [
-                (s - low) / spread * (1 - WEIGHT_FLOOR) + WEIGHT_FLOOR if spread else 1.0
-                for s in scores
-            ]
-            return self._random.choices([t[0] for t in top], weights=weights)[0]
-        best, _, best_hit = ordered[0]
-        if self.hysteresis:
-            with self._lock:
-                current = self._winners.get(group)
-                incumbent = next((s for s in scored if deployment_id(s[0]) == current), None)
-                if incumbent is not None and incumbent[0] is not best:
-                    incumbent_score = incumbent[2].score if incumbent[2] else 0.0
-                    best_score = best_hit.score if best_hit else 0.0
-                    if best_score - incumbent_score <= self.hysteresis:
-                        return incumbent[0]  # not enough better to move the traffic
-                self._winners[group] = deployment_id(best)
+        scores = [hit.score if hit else 0.0 for hit in hits]
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+        top = order[: self.top_k]
+        top_scores = [scores[i] for i in top]
+        low, high = min(top_scores), max(top_scores)
+        spread = high - low
+        weights = [
+            (s - low) / spread * (1 - WEIGHT_FLOOR) + WEIGHT_FLOOR if spread else 1.0
+            for s in top_scores
+        ]
+        first: dict[str, int] = {}
+        for index, dep_id in enumerate(ids):
+            first.setdefault(dep_id, index)
+        return _Ranked(ids, first, scores, order[0], top, list(itertools.accumulate(weights)))
+
+    def _hold(self, group: str, healthy: list[dict], ranked: _Ranked) -> dict:
+        """`winner` with hysteresis: the current winner keeps its place unless the best
+        beats it by more than `hysteresis` score points."""
+        best = healthy[ranked.best]
+        with self._lock:
+            incumbent = ranked.first.get(self._winners.get(group))  # type: ignore[arg-type]
+            if (
+                incumbent is not None
+                and healthy[incumbent] is not best
+                and ranked.scores[ranked.best] - ranked.scores[incumbent] <= self.hysteresis
+            ):
+                return healthy[incumbent]  # not enough better to move the traffic
+            self._winners[group] = ranked.ids[ranked.best]
         return best
 
-    def _match(self, deployment: dict, view: SnapshotView) -> ModelView | None:
-        cache_key = deployment_id(deployment)
-        if cache_key in view.match_cache:
-            key = view.match_cache[cache_key]
+    def _match(
+        self, deployment: dict, dep_id: str, view: SnapshotView, matches: dict[str, str | None]
+    ) -> ModelView | None:
+        if dep_id in matches:
+            key = matches[dep_id]
             return None if key is None else view.by_alias[key]
         hit = match_deployment(deployment, view, self.alias_map)
-        view.match_cache[cache_key] = None if hit is None else hit.key
+        matches[dep_id] = None if hit is None else hit.key
         return hit
 
     def _fallback(
@@ -156,9 +236,8 @@ class Ranker:
         chosen: dict,
         detail: str | None = None,
     ) -> None:
-        with self._lock:
-            self.counters[reason] += 1
         with _totals_lock:
+            self.counters[reason] += 1
             _totals[reason] += 1
         if request_kwargs is None:
             return
