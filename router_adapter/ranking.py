@@ -33,8 +33,10 @@ DEFAULT_MAX_AGE = 6 * 3600.0
 WARN_EVERY = 60.0  # seconds between fallback warnings of the same kind
 WEIGHT_FLOOR = 0.1
 POLICIES = ("winner", "weighted")
+ROUND_MARGIN = 0.05 - 1e-6  # ages within this of an age rounded to 0.1 s round alike
 
-_totals: Counter[str] = Counter()
+# Plain dicts, not Counters: `d[k] += 1` on a dict subclass misses CPython's fast path.
+_totals: dict[str, int] = {}
 _totals_lock = threading.Lock()
 
 
@@ -43,6 +45,15 @@ def stats() -> dict[str, int]:
     filter (monotonic: a discarded Router does not take its counts with it)."""
     with _totals_lock:
         return dict(_totals)
+
+
+def _count(counts: dict[str, int], reason: str) -> None:
+    _totals_lock.acquire()
+    try:
+        counts[reason] = counts.get(reason, 0) + 1
+        _totals[reason] = _totals.get(reason, 0) + 1
+    finally:
+        _totals_lock.release()
 
 
 def deployment_id(deployment: Mapping[str, Any]) -> str:
@@ -68,6 +79,8 @@ class _State:
         self.matches: dict[str, str | None] = {}  # deployment id -> model key, or None
         # group -> (the healthy list last ranked, its ranking or None when nothing matched)
         self.by_group: dict[str, tuple[list[dict], _Ranked | None]] = {}
+        # id(chosen) -> (chosen, ages above, ages below, metadata["traction"] to copy)
+        self.records: dict[int, tuple[dict, float, float, dict]] = {}
 
 
 class Ranker:
@@ -93,12 +106,18 @@ class Ranker:
         self.policy = policy
         self.top_k = top_k
         self.hysteresis = hysteresis
-        self.counters: Counter[str] = Counter()
+        self._counts: dict[str, int] = {}  # decisions by reason (guarded by _totals_lock)
         self._random = random.Random(seed)
         self._winners: dict[str, str] = {}  # group -> current winner's deployment id
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
         self._state = _State(None)
+
+    @property
+    def counters(self) -> Counter[str]:
+        """This ranker's decisions by reason (a copy)."""
+        with _totals_lock:
+            return Counter(self._counts)
 
     def choose(self, group: str, healthy: list[dict], request_kwargs: dict | None) -> dict:
         """One of `healthy` (never anything else), and the reason recorded."""
@@ -121,23 +140,9 @@ class Ranker:
                 chosen = self._hold(group, healthy, ranked)
             else:
                 chosen = healthy[ranked.best]
-            with _totals_lock:
-                self.counters["fresh"] += 1
-                _totals["fresh"] += 1
+            _count(self._counts, "fresh")
             if request_kwargs is not None:
-                try:
-                    metadata = request_kwargs.setdefault("metadata", {})
-                    if isinstance(metadata, dict):
-                        metadata["traction"] = {
-                            "decision": "fresh",
-                            "detail": None,
-                            "policy": self.policy,
-                            "snapshot_version": view.version,
-                            "snapshot_age_s": round(now - view.generated_ts, 1),
-                            "deployment_id": deployment_id(chosen),
-                        }
-                except Exception:  # metadata is best effort
-                    pass
+                self._record_fresh(request_kwargs, view, chosen, now - view.generated_ts)
             return chosen
         except Exception:  # a bug here must cost ranking, never the request
             log.exception("traction: ranking failed; serving the first healthy deployment")
@@ -164,6 +169,38 @@ class Ranker:
         ranked = self._rank(healthy, view, state.matches)
         state.by_group[group] = (list(healthy), ranked)
         return ranked
+
+    def _record_fresh(
+        self, request_kwargs: dict, view: SnapshotView, chosen: dict, age: float
+    ) -> None:
+        """`metadata["traction"]` for a fresh decision: a copy of the one last written for
+        the same snapshot and deployment while the rounded age is the same."""
+        try:
+            metadata = request_kwargs.setdefault("metadata", {})
+            if not isinstance(metadata, dict):
+                return
+            records = self._state.records
+            last = records.get(id(chosen))
+            if last is not None and last[0] is chosen and last[1] < age < last[2]:
+                metadata["traction"] = last[3].copy()
+                return
+            rounded = round(age, 1)
+            record = {
+                "decision": "fresh",
+                "detail": None,
+                "policy": self.policy,
+                "snapshot_version": view.version,
+                "snapshot_age_s": rounded,
+                "deployment_id": deployment_id(chosen),
+            }
+            metadata["traction"] = record
+            if abs(rounded) >= 0.1 and self._state.view is view:
+                # Every age strictly within this margin of `rounded` rounds to it (the
+                # margin leaves room for float error; 0 is left out for its sign, -0.0).
+                low, high = rounded - ROUND_MARGIN, rounded + ROUND_MARGIN
+                records[id(chosen)] = (chosen, low, high, record.copy())
+        except Exception:  # metadata is best effort
+            pass
 
     def _rank(
         self, healthy: list[dict], view: SnapshotView, matches: dict[str, str | None]
@@ -236,9 +273,7 @@ class Ranker:
         chosen: dict,
         detail: str | None = None,
     ) -> None:
-        with _totals_lock:
-            self.counters[reason] += 1
-            _totals[reason] += 1
+        _count(self._counts, reason)
         if request_kwargs is None:
             return
         try:

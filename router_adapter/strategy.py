@@ -70,7 +70,9 @@ class TractionStrategy:
                 input=input,
                 specific_deployment=specific_deployment,
             )
-        return self.choose(model, healthy, kw)
+        if isinstance(healthy, dict):  # a specific deployment was asked for
+            return healthy
+        return self.ranker.choose(model, healthy, kw)
 
     def get_available_deployment(
         self,
