@@ -35,25 +35,31 @@ WEIGHT_FLOOR = 0.1
 POLICIES = ("winner", "weighted")
 ROUND_MARGIN = 0.05 - 1e-6  # ages within this of an age rounded to 0.1 s round alike
 
-# Plain dicts, not Counters: `d[k] += 1` on a dict subclass misses CPython's fast path.
+# Fallback decisions by reason. Plain dicts, not Counters: `d[k] += 1` on a dict subclass
+# misses CPython's fast path.
 _totals: dict[str, int] = {}
 _totals_lock = threading.Lock()
+# Fresh decisions, the request path's, are counted without a lock: `next()` on an
+# itertools.count is one C call, atomic under the GIL (as `threading` numbers threads).
+_fresh_total = itertools.count()
+
+
+def _read(counter: itertools.count) -> int:
+    """How many times `next()` was called on a `count()` started at 0."""
+    return int(repr(counter)[len("count(") : -1])
+
+
+def _with_fresh(counts: dict[str, int], fresh: itertools.count) -> dict[str, int]:
+    n = _read(fresh)
+    return {**counts, "fresh": n} if n else counts
 
 
 def stats() -> dict[str, int]:
     """Decisions since this process started, by reason, over every strategy and proxy
     filter (monotonic: a discarded Router does not take its counts with it)."""
     with _totals_lock:
-        return dict(_totals)
-
-
-def _count(counts: dict[str, int], reason: str) -> None:
-    _totals_lock.acquire()
-    try:
-        counts[reason] = counts.get(reason, 0) + 1
-        _totals[reason] = _totals.get(reason, 0) + 1
-    finally:
-        _totals_lock.release()
+        totals = dict(_totals)
+    return _with_fresh(totals, _fresh_total)
 
 
 def deployment_id(deployment: Mapping[str, Any]) -> str:
@@ -71,16 +77,27 @@ class _Ranked(NamedTuple):
     cum_weights: list[float]  # cumulative `weighted` weights of `top`
 
 
+class _Group:
+    """One group's healthy list as last seen, ranked (None: nothing in it matched)."""
+
+    __slots__ = ("healthy", "ranked", "records")
+
+    def __init__(self, healthy: list[dict], ranked: _Ranked | None):
+        self.healthy = healthy
+        self.ranked = ranked
+        # index chosen -> (ages above, ages below, metadata["traction"] to copy for them)
+        self.records: dict[int, tuple[float, float, dict]] = {}
+
+
 class _State:
     """What one Ranker computed under one snapshot (so under one alias_map too)."""
+
+    __slots__ = ("view", "matches", "groups")
 
     def __init__(self, view: SnapshotView | None):
         self.view = view
         self.matches: dict[str, str | None] = {}  # deployment id -> model key, or None
-        # group -> (the healthy list last ranked, its ranking or None when nothing matched)
-        self.by_group: dict[str, tuple[list[dict], _Ranked | None]] = {}
-        # id(chosen) -> (chosen, ages above, ages below, metadata["traction"] to copy)
-        self.records: dict[int, tuple[dict, float, float, dict]] = {}
+        self.groups: dict[str, _Group] = {}
 
 
 class Ranker:
@@ -106,7 +123,8 @@ class Ranker:
         self.policy = policy
         self.top_k = top_k
         self.hysteresis = hysteresis
-        self._counts: dict[str, int] = {}  # decisions by reason (guarded by _totals_lock)
+        self._counts: dict[str, int] = {}  # fallbacks by reason (guarded by _totals_lock)
+        self._fresh = itertools.count()  # fresh decisions
         self._random = random.Random(seed)
         self._winners: dict[str, str] = {}  # group -> current winner's deployment id
         self._lock = threading.Lock()
@@ -117,10 +135,16 @@ class Ranker:
     def counters(self) -> Counter[str]:
         """This ranker's decisions by reason (a copy)."""
         with _totals_lock:
-            return Counter(self._counts)
+            counts = dict(self._counts)
+        return Counter(_with_fresh(counts, self._fresh))
 
     def choose(self, group: str, healthy: list[dict], request_kwargs: dict | None) -> dict:
-        """One of `healthy` (never anything else), and the reason recorded."""
+        """One of `healthy` (never anything else), and the reason recorded.
+
+        The request path: everything that depends only on the snapshot and the group's
+        healthy list is computed once (`_rank`) and kept until either changes, so a
+        request checks the snapshot, compares the list with the one last ranked, picks,
+        counts and writes the decision."""
         try:
             view, problem = self.source.current()
             if view is None:
@@ -130,77 +154,65 @@ class Ranker:
                 self.max_age is not None and now - view.generated_ts > self.max_age
             ):
                 return self._fallback(healthy, "stale", request_kwargs, view)
-            ranked = self._ranked(group, healthy, view)
+            state = self._state
+            if state.view is not view:  # a new snapshot: what was computed for the old goes
+                state = self._state = _State(view)
+            seen = state.groups.get(group)
+            try:
+                same = seen is not None and seen.healthy == healthy
+            except Exception:  # a deployment that cannot be compared: rank afresh
+                same = False
+            if not same:
+                seen = state.groups[group] = _Group(
+                    list(healthy), self._rank(healthy, view, state.matches)
+                )
+            ranked = seen.ranked  # type: ignore[union-attr]
             if ranked is None:
                 return self._fallback(healthy, "no-match", request_kwargs, view)
             if self.policy == "weighted":
-                pick = self._random.choices(ranked.top, cum_weights=ranked.cum_weights)[0]
-                chosen = healthy[pick]
+                index = self._random.choices(ranked.top, cum_weights=ranked.cum_weights)[0]
             elif self.hysteresis:
-                chosen = self._hold(group, healthy, ranked)
+                index = self._hold(group, healthy, ranked)
             else:
-                chosen = healthy[ranked.best]
-            _count(self._counts, "fresh")
+                index = ranked.best
+            chosen = healthy[index]
+            next(self._fresh)
+            next(_fresh_total)
             if request_kwargs is not None:
-                self._record_fresh(request_kwargs, view, chosen, now - view.generated_ts)
+                try:
+                    metadata = request_kwargs.setdefault("metadata", {})
+                    if isinstance(metadata, dict):
+                        age = now - view.generated_ts
+                        last = seen.records.get(index)  # type: ignore[union-attr]
+                        if last is not None and last[0] < age < last[1]:
+                            metadata["traction"] = last[2].copy()
+                        else:
+                            metadata["traction"] = self._fresh_record(seen, index, view, age)
+                except Exception:  # metadata is best effort
+                    pass
             return chosen
         except Exception:  # a bug here must cost ranking, never the request
             log.exception("traction: ranking failed; serving the first healthy deployment")
             return self._fallback(healthy, "error", request_kwargs, None)
 
+    def _fresh_record(self, seen: _Group, index: int, view: SnapshotView, age: float) -> dict:
+        """`metadata["traction"]` for a fresh decision, kept to be copied while the age
+        rounds to the same tenth of a second."""
+        rounded = round(age, 1)
+        record = {
+            "decision": "fresh",
+            "detail": None,
+            "policy": self.policy,
+            "snapshot_version": view.version,
+            "snapshot_age_s": rounded,
+            "deployment_id": deployment_id(seen.healthy[index]),
+        }
+        if abs(rounded) >= 0.1:  # (not 0: ages just under it round to -0.0)
+            # Every age strictly within ROUND_MARGIN of `rounded` rounds to it.
+            seen.records[index] = (rounded - ROUND_MARGIN, rounded + ROUND_MARGIN, record.copy())
+        return record
+
     # The ranking of a healthy list, computed once per snapshot and list ------------------
-
-    def _ranked(self, group: str, healthy: list[dict], view: SnapshotView) -> _Ranked | None:
-        """The ranking of `healthy` under `view`; None when nothing in it matched.
-
-        Computed once per snapshot and group: while the snapshot and the group's healthy
-        list stay the same (LiteLLM hands over the same deployment dicts, in the same
-        order, until something cools down), a request costs one list comparison."""
-        state = self._state
-        if state.view is not view:  # a new snapshot: what was computed for the old one goes
-            state = self._state = _State(view)
-        cached = state.by_group.get(group)
-        if cached is not None:
-            try:
-                if cached[0] == healthy:
-                    return cached[1]
-            except Exception:  # a deployment that cannot be compared: rank afresh
-                pass
-        ranked = self._rank(healthy, view, state.matches)
-        state.by_group[group] = (list(healthy), ranked)
-        return ranked
-
-    def _record_fresh(
-        self, request_kwargs: dict, view: SnapshotView, chosen: dict, age: float
-    ) -> None:
-        """`metadata["traction"]` for a fresh decision: a copy of the one last written for
-        the same snapshot and deployment while the rounded age is the same."""
-        try:
-            metadata = request_kwargs.setdefault("metadata", {})
-            if not isinstance(metadata, dict):
-                return
-            records = self._state.records
-            last = records.get(id(chosen))
-            if last is not None and last[0] is chosen and last[1] < age < last[2]:
-                metadata["traction"] = last[3].copy()
-                return
-            rounded = round(age, 1)
-            record = {
-                "decision": "fresh",
-                "detail": None,
-                "policy": self.policy,
-                "snapshot_version": view.version,
-                "snapshot_age_s": rounded,
-                "deployment_id": deployment_id(chosen),
-            }
-            metadata["traction"] = record
-            if abs(rounded) >= 0.1 and self._state.view is view:
-                # Every age strictly within this margin of `rounded` rounds to it (the
-                # margin leaves room for float error; 0 is left out for its sign, -0.0).
-                low, high = rounded - ROUND_MARGIN, rounded + ROUND_MARGIN
-                records[id(chosen)] = (chosen, low, high, record.copy())
-        except Exception:  # metadata is best effort
-            pass
 
     def _rank(
         self, healthy: list[dict], view: SnapshotView, matches: dict[str, str | None]
@@ -225,19 +237,19 @@ class Ranker:
             first.setdefault(dep_id, index)
         return _Ranked(ids, first, scores, order[0], top, list(itertools.accumulate(weights)))
 
-    def _hold(self, group: str, healthy: list[dict], ranked: _Ranked) -> dict:
+    def _hold(self, group: str, healthy: list[dict], ranked: _Ranked) -> int:
         """`winner` with hysteresis: the current winner keeps its place unless the best
         beats it by more than `hysteresis` score points."""
-        best = healthy[ranked.best]
+        best = ranked.best
         with self._lock:
             incumbent = ranked.first.get(self._winners.get(group))  # type: ignore[arg-type]
             if (
                 incumbent is not None
-                and healthy[incumbent] is not best
-                and ranked.scores[ranked.best] - ranked.scores[incumbent] <= self.hysteresis
+                and healthy[incumbent] is not healthy[best]
+                and ranked.scores[best] - ranked.scores[incumbent] <= self.hysteresis
             ):
-                return healthy[incumbent]  # not enough better to move the traffic
-            self._winners[group] = ranked.ids[ranked.best]
+                return incumbent  # not enough better to move the traffic
+            self._winners[group] = ranked.ids[best]
         return best
 
     def _match(
@@ -273,7 +285,9 @@ class Ranker:
         chosen: dict,
         detail: str | None = None,
     ) -> None:
-        _count(self._counts, reason)
+        with _totals_lock:
+            self._counts[reason] = self._counts.get(reason, 0) + 1
+            _totals[reason] = _totals.get(reason, 0) + 1
         if request_kwargs is None:
             return
         try:
