@@ -80,11 +80,12 @@ class _Ranked(NamedTuple):
 class _Group:
     """One group's healthy list as last seen, ranked (None: nothing in it matched)."""
 
-    __slots__ = ("healthy", "ranked", "records")
+    __slots__ = ("healthy", "ranked", "pick", "records")
 
-    def __init__(self, healthy: list[dict], ranked: _Ranked | None):
+    def __init__(self, healthy: list[dict], ranked: _Ranked | None, pick: int | None):
         self.healthy = healthy
         self.ranked = ranked
+        self.pick = pick  # the index every request gets, when the policy has one
         # index chosen -> (ages above, ages below, metadata["traction"] to copy for them)
         self.records: dict[int, tuple[float, float, dict]] = {}
 
@@ -92,10 +93,17 @@ class _Group:
 class _State:
     """What one Ranker computed under one snapshot (so under one alias_map too)."""
 
-    __slots__ = ("view", "matches", "groups")
+    __slots__ = ("view", "fresh_until", "matches", "groups")
 
-    def __init__(self, view: SnapshotView | None):
+    def __init__(self, view: SnapshotView | None, max_age: float | None):
         self.view = view
+        # the snapshot is fresh before this time (time.time()): neither past its own
+        # stale_after nor older than max_age
+        self.fresh_until = float("-inf")
+        if view is not None:
+            self.fresh_until = view.stale_after_ts
+            if max_age is not None:
+                self.fresh_until = min(self.fresh_until, view.generated_ts + max_age)
         self.matches: dict[str, str | None] = {}  # deployment id -> model key, or None
         self.groups: dict[str, _Group] = {}
 
@@ -129,7 +137,7 @@ class Ranker:
         self._winners: dict[str, str] = {}  # group -> current winner's deployment id
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
-        self._state = _State(None)
+        self._state = _State(None, max_age)
 
     @property
     def counters(self) -> Counter[str]:
@@ -149,32 +157,28 @@ class Ranker:
             view, problem = self.source.current()
             if view is None:
                 return self._fallback(healthy, problem or "missing", request_kwargs, None)
-            now = time.time()
-            if now >= view.stale_after_ts or (
-                self.max_age is not None and now - view.generated_ts > self.max_age
-            ):
-                return self._fallback(healthy, "stale", request_kwargs, view)
             state = self._state
             if state.view is not view:  # a new snapshot: what was computed for the old goes
-                state = self._state = _State(view)
+                state = self._state = _State(view, self.max_age)
+            now = time.time()
+            if now >= state.fresh_until:
+                return self._fallback(healthy, "stale", request_kwargs, view)
             seen = state.groups.get(group)
             try:
                 same = seen is not None and seen.healthy == healthy
             except Exception:  # a deployment that cannot be compared: rank afresh
                 same = False
             if not same:
-                seen = state.groups[group] = _Group(
-                    list(healthy), self._rank(healthy, view, state.matches)
-                )
-            ranked = seen.ranked  # type: ignore[union-attr]
-            if ranked is None:
-                return self._fallback(healthy, "no-match", request_kwargs, view)
-            if self.policy == "weighted":
-                index = self._random.choices(ranked.top, cum_weights=ranked.cum_weights)[0]
-            elif self.hysteresis:
-                index = self._hold(group, healthy, ranked)
-            else:
-                index = ranked.best
+                seen = state.groups[group] = self._group(healthy, view, state.matches)
+            index = seen.pick  # type: ignore[union-attr]
+            if index is None:
+                ranked = seen.ranked  # type: ignore[union-attr]
+                if ranked is None:
+                    return self._fallback(healthy, "no-match", request_kwargs, view)
+                if self.policy == "weighted":
+                    index = self._random.choices(ranked.top, cum_weights=ranked.cum_weights)[0]
+                else:
+                    index = self._hold(group, healthy, ranked)
             chosen = healthy[index]
             next(self._fresh)
             next(_fresh_total)
@@ -213,6 +217,13 @@ class Ranker:
         return record
 
     # The ranking of a healthy list, computed once per snapshot and list ------------------
+
+    def _group(
+        self, healthy: list[dict], view: SnapshotView, matches: dict[str, str | None]
+    ) -> _Group:
+        ranked = self._rank(healthy, view, matches)
+        plain_winner = self.policy == "winner" and not self.hysteresis
+        return _Group(list(healthy), ranked, ranked.best if ranked and plain_winner else None)
 
     def _rank(
         self, healthy: list[dict], view: SnapshotView, matches: dict[str, str | None]
