@@ -1,13 +1,32 @@
-"""What traction costs on LiteLLM's request path.
+"""What traction costs on LiteLLM's request path, against the floor.
 
 Times LiteLLM's routing step (`Router.async_get_available_deployment`, the call every
-request makes to pick a deployment) for the same group with LiteLLM's default
-`simple-shuffle` and with the traction strategy installed, side by side in one process,
-for groups of 3, 30 and 300 deployments, and prints microseconds per call and the ratio.
-While the traction side is timed, an audit hook counts file opens and socket connections
-made on the request path (there must be none while the snapshot is unchanged).
+request makes to pick a deployment) for the same group of `mock_response` deployments on
+three Routers, side by side in one process, for groups of 3, 30 and 300 deployments:
 
-    python benchmarks/adapter_overhead.py [--calls 2000] [--sizes 3 30 300]
+- `simple-shuffle`: LiteLLM's default strategy;
+- `floor`: a custom strategy installed the way traction's is that does only the LiteLLM
+  work any such strategy must do (ask for the group's healthy deployments the way the
+  adapter does: `async_get_healthy_deployments`, `select(kind="healthy")` on 1.109+) and
+  returns the first; nothing can route for less;
+- `traction`: the adapter, registered on a fresh snapshot (`winner` policy).
+
+Each size is warmed up, then timed in rounds of `--calls` calls; each round times the
+three Routers one after another, in a rotating order, so load from other jobs falls on
+all three alike. It prints the median µs per call of each, and traction/floor: the
+median over rounds of the round's traction time over the same round's floor time, and
+whether it is within `--goal` (1.05). By default the clock is the routing thread's CPU
+time (`time.thread_time`), which leaves out the time a loaded machine makes the process
+wait for a core (`--clock wall` times with `time.perf_counter`). While traction's side
+is timed, an audit hook counts file opens and socket connections made on the request
+path: there must be none while the snapshot is unchanged.
+
+    python benchmarks/adapter_overhead.py [--calls 2000] [--repeats 11] [--sizes 3 30 300]
+
+Last run, on this project's 2-core machine while other jobs kept it loaded (load average
+around 5):
+
+RESULTS
 """
 
 from __future__ import annotations
@@ -110,25 +129,35 @@ def snapshot(path: Path, size: int) -> None:
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-async def warm(router: Router) -> None:
+def litellm_kwargs() -> dict:
+    """request_kwargs as `Router.acompletion` passes them to the routing step: a dict of
+    the request's own, holding its `metadata` dict."""
+    return {"metadata": {}}
+
+
+def empty_kwargs() -> dict:
+    return {}
+
+
+async def warm(router: Router, kwargs) -> None:
     """Warm caches (and the snapshot read) outside the timing."""
     for _ in range(200):
         await router.async_get_available_deployment(
-            model="chat", messages=MESSAGES, request_kwargs={}
+            model="chat", messages=MESSAGES, request_kwargs=kwargs()
         )
 
 
 CLOCKS = {"cpu": time.thread_time, "wall": time.perf_counter}
 
 
-async def round_us(router: Router, calls: int, clock, count_io: bool = False) -> float:
+async def round_us(router: Router, calls: int, clock, kwargs, count_io: bool = False) -> float:
     """The mean time of `calls` routing steps, in µs."""
     global _counting
     _counting = count_io
     start = clock()
     for _ in range(calls):
         await router.async_get_available_deployment(
-            model="chat", messages=MESSAGES, request_kwargs={}
+            model="chat", messages=MESSAGES, request_kwargs=kwargs()
         )
     elapsed = clock() - start
     _counting = False
@@ -136,20 +165,20 @@ async def round_us(router: Router, calls: int, clock, count_io: bool = False) ->
 
 
 async def measure(
-    routers: dict[str, Router], calls: int, repeats: int, clock
+    routers: dict[str, Router], calls: int, repeats: int, clock, kwargs
 ) -> dict[str, list[float]]:
     """`repeats` rounds; each round times every router once, in a rotating order, so that
     load from other jobs falls on all of them alike. The traction side counts file opens
     and connects (after the warm-up: the one snapshot read is not on the request path)."""
     for router in routers.values():
-        await warm(router)
+        await warm(router, kwargs)
     names = list(routers)
     runs: dict[str, list[float]] = {name: [] for name in names}
     for r in range(repeats):
         gc.collect()
         for name in names[r % len(names) :] + names[: r % len(names)]:
             runs[name].append(
-                await round_us(routers[name], calls, clock, count_io=name == "traction")
+                await round_us(routers[name], calls, clock, kwargs, count_io=name == "traction")
             )
     return runs
 
@@ -167,12 +196,20 @@ async def main() -> int:
         help="cpu: this thread's CPU time (time.thread_time; a loaded machine's waits for a"
         " core are left out); wall: time.perf_counter",
     )
+    parser.add_argument(
+        "--empty-kwargs",
+        action="store_true",
+        help="call with request_kwargs={} (the adapter then creates the metadata dict)"
+        " instead of a dict holding `metadata`, as Router.acompletion passes",
+    )
     args = parser.parse_args()
+    kwargs = empty_kwargs if args.empty_kwargs else litellm_kwargs
     sys.addaudithook(_audit)
     workdir = Path(tempfile.mkdtemp(prefix="traction-bench-"))
     print(
         f"routing step, median of {args.repeats} rounds x {args.calls} calls, "
-        f"µs per call ({args.clock} time)"
+        f"µs per call ({args.clock} time), request_kwargs "
+        f"{'{}' if args.empty_kwargs else 'holding metadata'}"
     )
     print(
         f"{'deployments':>11} {'simple-shuffle':>15} {'floor':>7} {'traction':>9} "
@@ -189,7 +226,7 @@ async def main() -> int:
         _install(routers["floor"], FloorStrategy(routers["floor"]))
         register(routers["traction"], snapshot=path)
         IO_EVENTS.update({"open": 0, "socket.connect": 0})
-        runs = await measure(routers, args.calls, args.repeats, CLOCKS[args.clock])
+        runs = await measure(routers, args.calls, args.repeats, CLOCKS[args.clock], kwargs)
         median = {name: statistics.median(values) for name, values in runs.items()}
         # Paired: each round's traction over the same round's floor, then the median.
         ratio = statistics.median(

@@ -41,7 +41,8 @@ _totals: dict[str, int] = {}
 _totals_lock = threading.Lock()
 # Fresh decisions, the request path's, are counted without a lock: `next()` on an
 # itertools.count is one C call, atomic under the GIL (as `threading` numbers threads).
-_fresh_total = itertools.count()
+# Each Ranker's count is kept here for good, so stats() outlives discarded Routers.
+_fresh_counts: list[itertools.count] = []
 
 
 def _read(counter: itertools.count) -> int:
@@ -49,17 +50,13 @@ def _read(counter: itertools.count) -> int:
     return int(repr(counter)[len("count(") : -1])
 
 
-def _with_fresh(counts: dict[str, int], fresh: itertools.count) -> dict[str, int]:
-    n = _read(fresh)
-    return {**counts, "fresh": n} if n else counts
-
-
 def stats() -> dict[str, int]:
     """Decisions since this process started, by reason, over every strategy and proxy
     filter (monotonic: a discarded Router does not take its counts with it)."""
     with _totals_lock:
         totals = dict(_totals)
-    return _with_fresh(totals, _fresh_total)
+    fresh = sum(_read(count) for count in list(_fresh_counts))
+    return {**totals, "fresh": fresh} if fresh else totals
 
 
 def deployment_id(deployment: Mapping[str, Any]) -> str:
@@ -133,6 +130,7 @@ class Ranker:
         self.hysteresis = hysteresis
         self._counts: dict[str, int] = {}  # fallbacks by reason (guarded by _totals_lock)
         self._fresh = itertools.count()  # fresh decisions
+        _fresh_counts.append(self._fresh)
         self._random = random.Random(seed)
         self._winners: dict[str, str] = {}  # group -> current winner's deployment id
         self._lock = threading.Lock()
@@ -143,8 +141,11 @@ class Ranker:
     def counters(self) -> Counter[str]:
         """This ranker's decisions by reason (a copy)."""
         with _totals_lock:
-            counts = dict(self._counts)
-        return Counter(_with_fresh(counts, self._fresh))
+            counts = Counter(self._counts)
+        fresh = _read(self._fresh)
+        if fresh:
+            counts["fresh"] = fresh
+        return counts
 
     def choose(self, group: str, healthy: list[dict], request_kwargs: dict | None) -> dict:
         """One of `healthy` (never anything else), and the reason recorded.
@@ -181,10 +182,11 @@ class Ranker:
                     index = self._hold(group, healthy, ranked)
             chosen = healthy[index]
             next(self._fresh)
-            next(_fresh_total)
             if request_kwargs is not None:
                 try:
-                    metadata = request_kwargs.setdefault("metadata", {})
+                    metadata = request_kwargs.get("metadata", request_kwargs)
+                    if metadata is request_kwargs:  # absent (setdefault, without a {} each time)
+                        metadata = request_kwargs["metadata"] = {}
                     if isinstance(metadata, dict):
                         age = now - view.generated_ts
                         last = seen.records.get(index)  # type: ignore[union-attr]
