@@ -75,34 +75,26 @@ class _Ranked(NamedTuple):
 
 
 class _Group:
-    """One group's healthy list as last seen, ranked (None: nothing in it matched)."""
+    """One group's healthy list as last seen under one snapshot, and its ranking."""
 
-    __slots__ = ("healthy", "ranked", "pick", "records")
+    __slots__ = ("view", "fresh_until", "generated_ts", "healthy", "ranked", "pick", "records")
 
-    def __init__(self, healthy: list[dict], ranked: _Ranked | None, pick: int | None):
+    def __init__(
+        self,
+        view: SnapshotView,
+        fresh_until: float,
+        healthy: list[dict],
+        ranked: _Ranked | None,
+        pick: int | None,
+    ):
+        self.view = view
+        self.fresh_until = fresh_until  # time.time() from which the snapshot is stale
+        self.generated_ts = view.generated_ts
         self.healthy = healthy
-        self.ranked = ranked
+        self.ranked = ranked  # None: nothing in the list matched
         self.pick = pick  # the index every request gets, when the policy has one
         # index chosen -> (ages above, ages below, metadata["traction"] to copy for them)
         self.records: dict[int, tuple[float, float, dict]] = {}
-
-
-class _State:
-    """What one Ranker computed under one snapshot (so under one alias_map too)."""
-
-    __slots__ = ("view", "fresh_until", "matches", "groups")
-
-    def __init__(self, view: SnapshotView | None, max_age: float | None):
-        self.view = view
-        # the snapshot is fresh before this time (time.time()): neither past its own
-        # stale_after nor older than max_age
-        self.fresh_until = float("-inf")
-        if view is not None:
-            self.fresh_until = view.stale_after_ts
-            if max_age is not None:
-                self.fresh_until = min(self.fresh_until, view.generated_ts + max_age)
-        self.matches: dict[str, str | None] = {}  # deployment id -> model key, or None
-        self.groups: dict[str, _Group] = {}
 
 
 class Ranker:
@@ -135,7 +127,9 @@ class Ranker:
         self._winners: dict[str, str] = {}  # group -> current winner's deployment id
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
-        self._state = _State(None, max_age)
+        self._groups: dict[str, _Group] = {}
+        # deployment id -> matched model key (None: no match), under one snapshot
+        self._matches: tuple[SnapshotView | None, dict[str, str | None]] = (None, {})
 
     @property
     def counters(self) -> Counter[str]:
@@ -150,66 +144,93 @@ class Ranker:
     def choose(self, group: str, healthy: list[dict], request_kwargs: dict | None) -> dict:
         """One of `healthy` (never anything else), and the reason recorded.
 
-        The request path: everything that depends only on the snapshot and the group's
-        healthy list is computed once (`_rank`) and kept until either changes, so a
-        request checks the snapshot, compares the list with the one last ranked, picks,
-        counts and writes the decision."""
+        Everything that depends only on the snapshot and the group's healthy list is
+        computed once (`_group`) and kept until either changes. While neither does and
+        the policy gives every request the same deployment (`winner` without hysteresis),
+        a request checks the snapshot and its age, compares the healthy list with the one
+        last ranked, counts, and writes the decision; anything else takes `_choose`."""
         try:
             view, problem = self.source.current()
-            if view is None:
-                return self._fallback(healthy, problem or "missing", request_kwargs, None)
-            state = self._state
-            if state.view is not view:  # a new snapshot: what was computed for the old goes
-                state = self._state = _State(view, self.max_age)
-            now = time.time()
-            if now >= state.fresh_until:
-                return self._fallback(healthy, "stale", request_kwargs, view)
-            seen = state.groups.get(group)
-            try:
-                same = seen is not None and seen.healthy == healthy
-            except Exception:  # a deployment that cannot be compared: rank afresh
-                same = False
-            if not same:
-                seen = state.groups[group] = self._group(healthy, view, state.matches)
-            index = seen.pick  # type: ignore[union-attr]
-            if index is None:
-                ranked = seen.ranked  # type: ignore[union-attr]
-                if ranked is None:
-                    return self._fallback(healthy, "no-match", request_kwargs, view)
-                if self.policy == "weighted":
-                    index = self._random.choices(ranked.top, cum_weights=ranked.cum_weights)[0]
-                else:
-                    index = self._hold(group, healthy, ranked)
-            chosen = healthy[index]
-            next(self._fresh)
-            if request_kwargs is not None:
+            seen = self._groups.get(group)
+            if seen is not None and seen.view is view and seen.pick is not None:
+                now = time.time()
                 try:
-                    metadata = request_kwargs.get("metadata", request_kwargs)
-                    if metadata is request_kwargs:  # absent (setdefault, without a {} each time)
-                        metadata = request_kwargs["metadata"] = {}
-                    if isinstance(metadata, dict):
-                        age = now - view.generated_ts
-                        last = seen.records.get(index)  # type: ignore[union-attr]
-                        if last is not None and last[0] < age < last[1]:
-                            metadata["traction"] = last[2].copy()
-                        else:
-                            metadata["traction"] = self._fresh_record(seen, index, view, age)
-                except Exception:  # metadata is best effort
-                    pass
-            return chosen
+                    same = now < seen.fresh_until and seen.healthy == healthy
+                except Exception:  # a deployment that cannot be compared: rank afresh
+                    same = False
+                if same:
+                    next(self._fresh)
+                    if request_kwargs is not None:
+                        self._record_fresh(request_kwargs, seen, seen.pick, now)
+                    return healthy[seen.pick]
+            return self._choose(group, healthy, request_kwargs, view, problem)
         except Exception:  # a bug here must cost ranking, never the request
             log.exception("traction: ranking failed; serving the first healthy deployment")
             return self._fallback(healthy, "error", request_kwargs, None)
 
-    def _fresh_record(self, seen: _Group, index: int, view: SnapshotView, age: float) -> dict:
-        """`metadata["traction"]` for a fresh decision, kept to be copied while the age
+    def _choose(
+        self,
+        group: str,
+        healthy: list[dict],
+        request_kwargs: dict | None,
+        view: SnapshotView | None,
+        problem: str | None,
+    ) -> dict:
+        if view is None:
+            return self._fallback(healthy, problem or "missing", request_kwargs, None)
+        fresh_until = view.stale_after_ts
+        if self.max_age is not None:
+            fresh_until = min(fresh_until, view.generated_ts + self.max_age)
+        now = time.time()
+        if now >= fresh_until:
+            return self._fallback(healthy, "stale", request_kwargs, view)
+        seen = self._groups.get(group)
+        try:
+            same = seen is not None and seen.view is view and seen.healthy == healthy
+        except Exception:  # a deployment that cannot be compared: rank afresh
+            same = False
+        if not same:
+            seen = self._groups[group] = self._group(healthy, view, fresh_until)
+        ranked = seen.ranked  # type: ignore[union-attr]
+        if ranked is None:
+            return self._fallback(healthy, "no-match", request_kwargs, view)
+        index = seen.pick  # type: ignore[union-attr]
+        if index is None:
+            if self.policy == "weighted":
+                index = self._random.choices(ranked.top, cum_weights=ranked.cum_weights)[0]
+            else:
+                index = self._hold(group, healthy, ranked)
+        next(self._fresh)
+        if request_kwargs is not None:
+            self._record_fresh(request_kwargs, seen, index, now)  # type: ignore[arg-type]
+        return healthy[index]
+
+    def _record_fresh(self, request_kwargs: dict, seen: _Group, index: int, now: float) -> None:
+        """`metadata["traction"]` for a fresh decision: a copy of the last one written for
+        this deployment of this list while the age rounds to the same tenth of a second."""
+        try:
+            metadata = request_kwargs.get("metadata", request_kwargs)
+            if metadata is request_kwargs:  # absent: setdefault, without a {} every time
+                metadata = request_kwargs["metadata"] = {}
+            if isinstance(metadata, dict):
+                age = now - seen.generated_ts
+                last = seen.records.get(index)
+                if last is not None and last[0] < age < last[1]:
+                    metadata["traction"] = last[2].copy()
+                else:
+                    metadata["traction"] = self._fresh_record(seen, index, age)
+        except Exception:  # metadata is best effort
+            pass
+
+    def _fresh_record(self, seen: _Group, index: int, age: float) -> dict:
+        """A new `metadata["traction"]` for a fresh decision, kept to be copied while the age
         rounds to the same tenth of a second."""
         rounded = round(age, 1)
         record = {
             "decision": "fresh",
             "detail": None,
             "policy": self.policy,
-            "snapshot_version": view.version,
+            "snapshot_version": seen.view.version,
             "snapshot_age_s": rounded,
             "deployment_id": deployment_id(seen.healthy[index]),
         }
@@ -220,12 +241,14 @@ class Ranker:
 
     # The ranking of a healthy list, computed once per snapshot and list ------------------
 
-    def _group(
-        self, healthy: list[dict], view: SnapshotView, matches: dict[str, str | None]
-    ) -> _Group:
-        ranked = self._rank(healthy, view, matches)
+    def _group(self, healthy: list[dict], view: SnapshotView, fresh_until: float) -> _Group:
+        matches = self._matches
+        if matches[0] is not view:  # a new snapshot: every deployment is matched anew
+            matches = self._matches = (view, {})
+        ranked = self._rank(healthy, view, matches[1])
         plain_winner = self.policy == "winner" and not self.hysteresis
-        return _Group(list(healthy), ranked, ranked.best if ranked and plain_winner else None)
+        pick = ranked.best if ranked is not None and plain_winner else None
+        return _Group(view, fresh_until, list(healthy), ranked, pick)
 
     def _rank(
         self, healthy: list[dict], view: SnapshotView, matches: dict[str, str | None]
