@@ -185,8 +185,8 @@ async def measure(
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=31)
     parser.add_argument("--sizes", type=int, nargs="+", default=[3, 30, 300])
     parser.add_argument("--goal", type=float, default=1.05, help="ceiling on traction/floor")
     parser.add_argument(

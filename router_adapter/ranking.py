@@ -160,9 +160,22 @@ class Ranker:
                     same = False
                 if same:
                     next(self._fresh)
-                    if request_kwargs is not None:
-                        self._record_fresh(request_kwargs, seen, seen.pick, now)
-                    return healthy[seen.pick]
+                    index = seen.pick
+                    if request_kwargs is not None:  # _record_fresh, inlined
+                        try:
+                            metadata = request_kwargs.get("metadata", request_kwargs)
+                            last = seen.records.get(index)
+                            if (
+                                type(metadata) is dict
+                                and last is not None
+                                and last[0] < now - seen.generated_ts < last[1]
+                            ):
+                                metadata["traction"] = last[2].copy()
+                            else:
+                                self._record_fresh(request_kwargs, seen, index, now)
+                        except Exception:  # metadata is best effort
+                            pass
+                    return healthy[index]
             return self._choose(group, healthy, request_kwargs, view, problem)
         except Exception:  # a bug here must cost ranking, never the request
             log.exception("traction: ranking failed; serving the first healthy deployment")
