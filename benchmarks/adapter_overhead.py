@@ -24,9 +24,20 @@ path: there must be none while the snapshot is unchanged.
     python benchmarks/adapter_overhead.py [--calls 2000] [--repeats 11] [--sizes 3 30 300]
 
 Last run, on this project's 2-core machine while other jobs kept it loaded (load average
-around 5):
+around 2-3), `python benchmarks/adapter_overhead.py`:
 
-RESULTS
+    routing step, median of 31 rounds x 500 calls, µs per call (cpu time)
+    request_kwargs: {'metadata': {}}, as Router.acompletion passes
+    deployments  simple-shuffle   floor  traction traction/floor  goal file opens connects
+              3            52.8    24.7      26.6          1.073    NO          0        0
+             30           138.2    95.2      94.3          1.035   yes          0        0
+            300          1294.2   924.3     961.3          1.005   yes          0        0
+    worst traction/floor 1.073: misses the goal of at most 1.05x the floor
+
+The goal holds at 30 and 300 deployments, not at 3: there the step itself costs ~25 µs
+and the adapter's ~2 µs a request (snapshot check, clock, list comparison, count,
+decision copy) are 7%. The adapter before the precomputed ranking, in the same run
+conditions: 1.39x the floor at 3 deployments, 1.21x at 30, 1.20x at 300.
 """
 
 from __future__ import annotations
@@ -207,9 +218,12 @@ async def main() -> int:
     sys.addaudithook(_audit)
     workdir = Path(tempfile.mkdtemp(prefix="traction-bench-"))
     print(
-        f"routing step, median of {args.repeats} rounds x {args.calls} calls, "
-        f"µs per call ({args.clock} time), request_kwargs "
-        f"{'{}' if args.empty_kwargs else 'holding metadata'}"
+        f"routing step, median of {args.repeats} rounds x {args.calls} calls, µs per call "
+        f"({args.clock} time)"
+    )
+    print(
+        "request_kwargs: "
+        + ("{}" if args.empty_kwargs else "{'metadata': {}}, as Router.acompletion passes")
     )
     print(
         f"{'deployments':>11} {'simple-shuffle':>15} {'floor':>7} {'traction':>9} "
