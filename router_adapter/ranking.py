@@ -128,6 +128,9 @@ class Ranker:
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
         self._groups: dict[str, _Group] = {}
+        # group -> (snapshot, fresh until, healthy list, pick, ages above and below which
+        # `record` is the decision to copy, record, generated_ts): `choose`'s fast path
+        self._fast: dict[str, tuple] = {}
         # deployment id -> matched model key (None: no match), under one snapshot
         self._matches: tuple[SnapshotView | None, dict[str, str | None]] = (None, {})
 
@@ -145,37 +148,30 @@ class Ranker:
         """One of `healthy` (never anything else), and the reason recorded.
 
         Everything that depends only on the snapshot and the group's healthy list is
-        computed once (`_group`) and kept until either changes. While neither does and
-        the policy gives every request the same deployment (`winner` without hysteresis),
-        a request checks the snapshot and its age, compares the healthy list with the one
-        last ranked, counts, and writes the decision; anything else takes `_choose`."""
+        computed once (`_group`) and kept until either changes. While neither does, the
+        policy gives every request the same deployment (`winner` without hysteresis) and
+        the snapshot's age rounds as for the last request, a request checks the snapshot
+        and its age, compares the healthy list with the one last ranked, counts, and
+        copies the last decision; anything else takes `_choose`."""
         try:
             view, problem = self.source.current()
-            seen = self._groups.get(group)
-            if seen is not None and seen.view is view and seen.pick is not None:
+            fast = self._fast.get(group)
+            if fast is not None and fast[0] is view:
+                _, fresh_until, last_healthy, pick, low, high, record, generated_ts = fast
                 now = time.time()
                 try:
-                    same = now < seen.fresh_until and seen.healthy == healthy
+                    same = now < fresh_until and last_healthy == healthy
                 except Exception:  # a deployment that cannot be compared: rank afresh
                     same = False
                 if same:
-                    next(self._fresh)
-                    index = seen.pick
-                    if request_kwargs is not None:  # _record_fresh, inlined
-                        try:
-                            metadata = request_kwargs.get("metadata", request_kwargs)
-                            last = seen.records.get(index)
-                            if (
-                                type(metadata) is dict
-                                and last is not None
-                                and last[0] < now - seen.generated_ts < last[1]
-                            ):
-                                metadata["traction"] = last[2].copy()
-                            else:
-                                self._record_fresh(request_kwargs, seen, index, now)
-                        except Exception:  # metadata is best effort
-                            pass
-                    return healthy[index]
+                    if request_kwargs is None:
+                        next(self._fresh)
+                        return healthy[pick]
+                    metadata = request_kwargs.get("metadata", request_kwargs)
+                    if type(metadata) is dict and low < now - generated_ts < high:
+                        next(self._fresh)
+                        metadata["traction"] = record.copy()
+                        return healthy[pick]
             return self._choose(group, healthy, request_kwargs, view, problem)
         except Exception:  # a bug here must cost ranking, never the request
             log.exception("traction: ranking failed; serving the first healthy deployment")
@@ -215,10 +211,12 @@ class Ranker:
                 index = self._hold(group, healthy, ranked)
         next(self._fresh)
         if request_kwargs is not None:
-            self._record_fresh(request_kwargs, seen, index, now)  # type: ignore[arg-type]
+            self._record_fresh(request_kwargs, group, seen, index, now)  # type: ignore[arg-type]
         return healthy[index]
 
-    def _record_fresh(self, request_kwargs: dict, seen: _Group, index: int, now: float) -> None:
+    def _record_fresh(
+        self, request_kwargs: dict, group: str, seen: _Group, index: int, now: float
+    ) -> None:
         """`metadata["traction"]` for a fresh decision: a copy of the last one written for
         this deployment of this list while the age rounds to the same tenth of a second."""
         try:
@@ -231,11 +229,11 @@ class Ranker:
                 if last is not None and last[0] < age < last[1]:
                     metadata["traction"] = last[2].copy()
                 else:
-                    metadata["traction"] = self._fresh_record(seen, index, age)
+                    metadata["traction"] = self._fresh_record(group, seen, index, age)
         except Exception:  # metadata is best effort
             pass
 
-    def _fresh_record(self, seen: _Group, index: int, age: float) -> dict:
+    def _fresh_record(self, group: str, seen: _Group, index: int, age: float) -> dict:
         """A new `metadata["traction"]` for a fresh decision, kept to be copied while the age
         rounds to the same tenth of a second."""
         rounded = round(age, 1)
@@ -249,7 +247,19 @@ class Ranker:
         }
         if abs(rounded) >= 0.1:  # (not 0: ages just under it round to -0.0)
             # Every age strictly within ROUND_MARGIN of `rounded` rounds to it.
-            seen.records[index] = (rounded - ROUND_MARGIN, rounded + ROUND_MARGIN, record.copy())
+            low, high = rounded - ROUND_MARGIN, rounded + ROUND_MARGIN
+            seen.records[index] = (low, high, record.copy())
+            if index == seen.pick:  # what `choose` needs to answer alone, in one tuple
+                self._fast[group] = (
+                    seen.view,
+                    seen.fresh_until,
+                    seen.healthy,
+                    index,
+                    low,
+                    high,
+                    seen.records[index][2],
+                    seen.generated_ts,
+                )
         return record
 
     # The ranking of a healthy list, computed once per snapshot and list ------------------
