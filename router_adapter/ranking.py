@@ -129,7 +129,8 @@ class Ranker:
         self._warned: dict[str, float] = {}
         self._groups: dict[str, _Group] = {}
         # group -> (snapshot, fresh until, healthy list, pick, ages above and below which
-        # `record` is the decision to copy, record, generated_ts): `choose`'s fast path
+        # `record` is the decision to copy, record, generated_ts, the fresh count's
+        # __next__): `choose`'s fast path
         self._fast: dict[str, tuple] = {}
         # deployment id -> matched model key (None: no match), under one snapshot
         self._matches: tuple[SnapshotView | None, dict[str, str | None]] = (None, {})
@@ -157,20 +158,21 @@ class Ranker:
             view, problem = self.source.current()
             fast = self._fast.get(group)
             if fast is not None and fast[0] is view:
-                _, fresh_until, last_healthy, pick, low, high, record, generated_ts = fast
+                _, fresh_until, last_healthy, pick, low, high, record, generated_ts, tick = fast
                 now = time.time()
                 try:
                     same = now < fresh_until and last_healthy == healthy
                 except Exception:  # a deployment that cannot be compared: rank afresh
                     same = False
                 if same:
-                    if request_kwargs is None:
-                        next(self._fresh)
-                        return healthy[pick]
-                    metadata = request_kwargs.get("metadata", request_kwargs)
-                    if type(metadata) is dict and low < now - generated_ts < high:
-                        next(self._fresh)
-                        metadata["traction"] = record.copy()
+                    if request_kwargs is not None:
+                        metadata = request_kwargs.get("metadata", request_kwargs)
+                        if type(metadata) is dict and low < now - generated_ts < high:
+                            tick()
+                            metadata["traction"] = record.copy()
+                            return healthy[pick]
+                    else:
+                        tick()
                         return healthy[pick]
             return self._choose(group, healthy, request_kwargs, view, problem)
         except Exception:  # a bug here must cost ranking, never the request
@@ -259,6 +261,7 @@ class Ranker:
                     high,
                     seen.records[index][2],
                     seen.generated_ts,
+                    self._fresh.__next__,  # counts a fresh decision
                 )
         return record
 
