@@ -166,7 +166,7 @@ class Ranker:
                     same = False
                 if same:
                     if request_kwargs is not None:
-                        metadata = request_kwargs.get("metadata", request_kwargs)
+                        metadata = request_kwargs.get("metadata")  # absent: the general path
                         if type(metadata) is dict and low < now - generated_ts < high:
                             tick()
                             metadata["traction"] = record.copy()

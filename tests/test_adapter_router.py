@@ -351,6 +351,37 @@ def test_decision_age_is_rounded_from_the_clock_on_every_request(write_snapshot,
         assert repr(decision["snapshot_age_s"]) == repr(round((base + age) - base, 1)), age
 
 
+def test_repeated_decisions_are_separate_copies_whatever_the_request_kwargs(
+    write_snapshot, monkeypatch
+):
+    generated = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=100)
+    ranker = Ranker(SnapshotReader(write_snapshot(MODELS, generated_at=generated)))
+    monkeypatch.setattr(time, "time", lambda: generated.timestamp() + 100.0)
+    group = chat_group()
+    kinds = [{}, {"metadata": {}}, {"metadata": {}}, {"metadata": None}, None, {}]
+    kinds += [{"metadata": {"model_group": "chat"}}, {"metadata": {}}]
+    decisions = []
+    for kwargs in kinds:
+        assert ranker.choose("chat", group, kwargs) is group[1]
+        if kwargs is not None and isinstance(kwargs.get("metadata"), dict):
+            decisions.append(kwargs["metadata"]["traction"])
+    monkeypatch.undo()
+    assert kinds[3] == {"metadata": None}  # not a dict: left alone, as LiteLLM gave it
+    assert kinds[6]["metadata"]["model_group"] == "chat"
+    assert ranker.counters == {"fresh": len(kinds)}
+    assert len(decisions) == len(kinds) - 2
+    assert all(d == decisions[0] for d in decisions)
+    assert len({id(d) for d in decisions}) == len(decisions)  # never one shared dict
+    assert decisions[0] == {
+        "decision": "fresh",
+        "detail": None,
+        "policy": "winner",
+        "snapshot_version": 1,
+        "snapshot_age_s": 100.0,
+        "deployment_id": TOP,
+    }
+
+
 # 3. Deployments LiteLLM cooled down after real failures are never chosen -------------
 
 
