@@ -166,7 +166,9 @@ class Ranker:
                     same = False
                 if same:
                     if request_kwargs is not None:
-                        metadata = request_kwargs.get("metadata")  # absent: the general path
+                        metadata = request_kwargs.get("metadata", request_kwargs)
+                        if metadata is request_kwargs:  # absent: created, as setdefault would
+                            metadata = request_kwargs["metadata"] = {}
                         if type(metadata) is dict and low < now - generated_ts < high:
                             tick()
                             metadata["traction"] = record.copy()
