@@ -15,16 +15,17 @@ in the request's metadata, and counts it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .matching import match_deployment
-from .snapshot_file import ModelView, SnapshotView, is_stale
+from .snapshot_file import ModelView, SnapshotView
 
 log = logging.getLogger("traction.adapter")
 
@@ -32,20 +33,68 @@ DEFAULT_MAX_AGE = 6 * 3600.0
 WARN_EVERY = 60.0  # seconds between fallback warnings of the same kind
 WEIGHT_FLOOR = 0.1
 POLICIES = ("winner", "weighted")
+ROUND_MARGIN = 0.05 - 1e-6  # ages within this of an age rounded to 0.1 s round alike
 
-_totals: Counter[str] = Counter()
+# Fallback decisions by reason. Plain dicts, not Counters: `d[k] += 1` on a dict subclass
+# misses CPython's fast path.
+_totals: dict[str, int] = {}
 _totals_lock = threading.Lock()
+# Fresh decisions, the request path's, are counted without a lock: `next()` on an
+# itertools.count is one C call, atomic under the GIL (as `threading` numbers threads).
+# Each Ranker's count is kept here for good, so stats() outlives discarded Routers.
+_fresh_counts: list[itertools.count] = []
+
+
+def _read(counter: itertools.count) -> int:
+    """How many times `next()` was called on a `count()` started at 0."""
+    return int(repr(counter)[len("count(") : -1])
 
 
 def stats() -> dict[str, int]:
     """Decisions since this process started, by reason, over every strategy and proxy
     filter (monotonic: a discarded Router does not take its counts with it)."""
     with _totals_lock:
-        return dict(_totals)
+        totals = dict(_totals)
+    fresh = sum(_read(count) for count in list(_fresh_counts))
+    return {**totals, "fresh": fresh} if fresh else totals
 
 
 def deployment_id(deployment: Mapping[str, Any]) -> str:
     return str((deployment.get("model_info") or {}).get("id"))
+
+
+class _Ranked(NamedTuple):
+    """A healthy list ranked under one snapshot: what every policy needs, as indices into it."""
+
+    ids: list[str]  # deployment id of each
+    first: dict[str, int]  # deployment id -> index of its first deployment
+    scores: list[float]  # score of each (0.0 when unmatched)
+    best: int  # the first of the best-scored
+    top: list[int]  # the `top_k` best, best first (ties in list order)
+    cum_weights: list[float]  # cumulative `weighted` weights of `top`
+
+
+class _Group:
+    """One group's healthy list as last seen under one snapshot, and its ranking."""
+
+    __slots__ = ("view", "fresh_until", "generated_ts", "healthy", "ranked", "pick", "records")
+
+    def __init__(
+        self,
+        view: SnapshotView,
+        fresh_until: float,
+        healthy: list[dict],
+        ranked: _Ranked | None,
+        pick: int | None,
+    ):
+        self.view = view
+        self.fresh_until = fresh_until  # time.time() from which the snapshot is stale
+        self.generated_ts = view.generated_ts
+        self.healthy = healthy
+        self.ranked = ranked  # None: nothing in the list matched
+        self.pick = pick  # the index every request gets, when the policy has one
+        # index chosen -> (ages above, ages below, metadata["traction"] to copy for them)
+        self.records: dict[int, tuple[float, float, dict]] = {}
 
 
 class Ranker:
@@ -71,66 +120,210 @@ class Ranker:
         self.policy = policy
         self.top_k = top_k
         self.hysteresis = hysteresis
-        self.counters: Counter[str] = Counter()
+        self._counts: dict[str, int] = {}  # fallbacks by reason (guarded by _totals_lock)
+        self._fresh = itertools.count()  # fresh decisions
+        _fresh_counts.append(self._fresh)
         self._random = random.Random(seed)
         self._winners: dict[str, str] = {}  # group -> current winner's deployment id
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
+        self._groups: dict[str, _Group] = {}
+        # group -> (snapshot, fresh until, healthy list, pick, ages above and below which
+        # `record` is the decision to copy, record, generated_ts, the fresh count's
+        # __next__): `choose`'s fast path
+        self._fast: dict[str, tuple] = {}
+        # deployment id -> matched model key (None: no match), under one snapshot
+        self._matches: tuple[SnapshotView | None, dict[str, str | None]] = (None, {})
+
+    @property
+    def counters(self) -> Counter[str]:
+        """This ranker's decisions by reason (a copy)."""
+        with _totals_lock:
+            counts = Counter(self._counts)
+        fresh = _read(self._fresh)
+        if fresh:
+            counts["fresh"] = fresh
+        return counts
 
     def choose(self, group: str, healthy: list[dict], request_kwargs: dict | None) -> dict:
-        """One of `healthy` (never anything else), and the reason recorded."""
+        """One of `healthy` (never anything else), and the reason recorded.
+
+        Everything that depends only on the snapshot and the group's healthy list is
+        computed once (`_group`) and kept until either changes. While neither does, the
+        policy gives every request the same deployment (`winner` without hysteresis) and
+        the snapshot's age rounds as for the last request, a request checks the snapshot
+        and its age, compares the healthy list with the one last ranked, counts, and
+        copies the last decision; anything else takes `_choose`."""
         try:
             view, problem = self.source.current()
-            if view is None:
-                return self._fallback(healthy, problem or "missing", request_kwargs, None)
-            if is_stale(view, self.max_age):
-                return self._fallback(healthy, "stale", request_kwargs, view)
-            scored = []
-            for index, deployment in enumerate(healthy):
-                hit = self._match(deployment, view)
-                scored.append((deployment, index, hit))
-            if not any(hit for _, _, hit in scored):
-                return self._fallback(healthy, "no-match", request_kwargs, view)
-            chosen = self._apply_policy(group, scored)
-            self._record("fresh", request_kwargs, view, chosen)
-            return chosen
+            fast = self._fast.get(group)
+            if fast is not None and fast[0] is view:
+                _, fresh_until, last_healthy, pick, low, high, record, generated_ts, tick = fast
+                now = time.time()
+                try:
+                    same = now < fresh_until and last_healthy == healthy
+                except Exception:  # a deployment that cannot be compared: rank afresh
+                    same = False
+                if same:
+                    if request_kwargs is not None:
+                        metadata = request_kwargs.get("metadata", request_kwargs)
+                        if metadata is request_kwargs:  # absent: created, as setdefault would
+                            metadata = request_kwargs["metadata"] = {}
+                        if type(metadata) is dict and low < now - generated_ts < high:
+                            tick()
+                            metadata["traction"] = record.copy()
+                            return healthy[pick]
+                    else:
+                        tick()
+                        return healthy[pick]
+            return self._choose(group, healthy, request_kwargs, view, problem)
         except Exception:  # a bug here must cost ranking, never the request
             log.exception("traction: ranking failed; serving the first healthy deployment")
             return self._fallback(healthy, "error", request_kwargs, None)
 
-    def _apply_policy(self, group: str, scored: list[tuple[dict, int, ModelView | None]]) -> dict:
+    def _choose(
+        self,
+        group: str,
+        healthy: list[dict],
+        request_kwargs: dict | None,
+        view: SnapshotView | None,
+        problem: str | None,
+    ) -> dict:
+        if view is None:
+            return self._fallback(healthy, problem or "missing", request_kwargs, None)
+        fresh_until = view.stale_after_ts
+        if self.max_age is not None:
+            fresh_until = min(fresh_until, view.generated_ts + self.max_age)
+        now = time.time()
+        if now >= fresh_until:
+            return self._fallback(healthy, "stale", request_kwargs, view)
+        seen = self._groups.get(group)
+        try:
+            same = seen is not None and seen.view is view and seen.healthy == healthy
+        except Exception:  # a deployment that cannot be compared: rank afresh
+            same = False
+        if not same:
+            seen = self._groups[group] = self._group(healthy, view, fresh_until)
+        ranked = seen.ranked  # type: ignore[union-attr]
+        if ranked is None:
+            return self._fallback(healthy, "no-match", request_kwargs, view)
+        index = seen.pick  # type: ignore[union-attr]
+        if index is None:
+            if self.policy == "weighted":
+                index = self._random.choices(ranked.top, cum_weights=ranked.cum_weights)[0]
+            else:
+                index = self._hold(group, healthy, ranked)
+        next(self._fresh)
+        if request_kwargs is not None:
+            self._record_fresh(request_kwargs, group, seen, index, now)  # type: ignore[arg-type]
+        return healthy[index]
+
+    def _record_fresh(
+        self, request_kwargs: dict, group: str, seen: _Group, index: int, now: float
+    ) -> None:
+        """`metadata["traction"]` for a fresh decision: a copy of the last one written for
+        this deployment of this list while the age rounds to the same tenth of a second."""
+        try:
+            metadata = request_kwargs.get("metadata", request_kwargs)
+            if metadata is request_kwargs:  # absent: setdefault, without a {} every time
+                metadata = request_kwargs["metadata"] = {}
+            if isinstance(metadata, dict):
+                age = now - seen.generated_ts
+                last = seen.records.get(index)
+                if last is not None and last[0] < age < last[1]:
+                    metadata["traction"] = last[2].copy()
+                else:
+                    metadata["traction"] = self._fresh_record(group, seen, index, age)
+        except Exception:  # metadata is best effort
+            pass
+
+    def _fresh_record(self, group: str, seen: _Group, index: int, age: float) -> dict:
+        """A new `metadata["traction"]` for a fresh decision, kept to be copied while the age
+        rounds to the same tenth of a second."""
+        rounded = round(age, 1)
+        record = {
+            "decision": "fresh",
+            "detail": None,
+            "policy": self.policy,
+            "snapshot_version": seen.view.version,
+            "snapshot_age_s": rounded,
+            "deployment_id": deployment_id(seen.healthy[index]),
+        }
+        if abs(rounded) >= 0.1:  # (not 0: ages just under it round to -0.0)
+            # Every age strictly within ROUND_MARGIN of `rounded` rounds to it.
+            low, high = rounded - ROUND_MARGIN, rounded + ROUND_MARGIN
+            seen.records[index] = (low, high, record.copy())
+            if index == seen.pick:  # what `choose` needs to answer alone, in one tuple
+                self._fast[group] = (
+                    seen.view,
+                    seen.fresh_until,
+                    seen.healthy,
+                    index,
+                    low,
+                    high,
+                    seen.records[index][2],
+                    seen.generated_ts,
+                    self._fresh.__next__,  # counts a fresh decision
+                )
+        return record
+
+    # The ranking of a healthy list, computed once per snapshot and list ------------------
+
+    def _group(self, healthy: list[dict], view: SnapshotView, fresh_until: float) -> _Group:
+        matches = self._matches
+        if matches[0] is not view:  # a new snapshot: every deployment is matched anew
+            matches = self._matches = (view, {})
+        ranked = self._rank(healthy, view, matches[1])
+        plain_winner = self.policy == "winner" and not self.hysteresis
+        pick = ranked.best if ranked is not None and plain_winner else None
+        return _Group(view, fresh_until, list(healthy), ranked, pick)
+
+    def _rank(
+        self, healthy: list[dict], view: SnapshotView, matches: dict[str, str | None]
+    ) -> _Ranked | None:
+        ids = [deployment_id(d) for d in healthy]
+        hits = [self._match(d, i, view, matches) for d, i in zip(healthy, ids, strict=True)]
+        if not any(hits):
+            return None
         # Unmatched deployments count as neutral (0): the snapshot has no evidence on them.
-        ordered = sorted(scored, key=lambda s: (-(s[2].score if s[2] else 0.0), s[1]))
-        if self.policy == "weighted":
-            top = ordered[: self.top_k]
-            scores = [t[2].score if t[2] else 0.0 for t in top]
-            low, high = min(scores), max(scores)
-            spread = high - low
-            weights = [
-                (s - low) / spread * (1 - WEIGHT_FLOOR) + WEIGHT_FLOOR if spread else 1.0
-                for s in scores
-            ]
-            return self._random.choices([t[0] for t in top], weights=weights)[0]
-        best, _, best_hit = ordered[0]
-        if self.hysteresis:
-            with self._lock:
-                current = self._winners.get(group)
-                incumbent = next((s for s in scored if deployment_id(s[0]) == current), None)
-                if incumbent is not None and incumbent[0] is not best:
-                    incumbent_score = incumbent[2].score if incumbent[2] else 0.0
-                    best_score = best_hit.score if best_hit else 0.0
-                    if best_score - incumbent_score <= self.hysteresis:
-                        return incumbent[0]  # not enough better to move the traffic
-                self._winners[group] = deployment_id(best)
+        scores = [hit.score if hit else 0.0 for hit in hits]
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+        top = order[: self.top_k]
+        top_scores = [scores[i] for i in top]
+        low, high = min(top_scores), max(top_scores)
+        spread = high - low
+        weights = [
+            (s - low) / spread * (1 - WEIGHT_FLOOR) + WEIGHT_FLOOR if spread else 1.0
+            for s in top_scores
+        ]
+        first: dict[str, int] = {}
+        for index, dep_id in enumerate(ids):
+            first.setdefault(dep_id, index)
+        return _Ranked(ids, first, scores, order[0], top, list(itertools.accumulate(weights)))
+
+    def _hold(self, group: str, healthy: list[dict], ranked: _Ranked) -> int:
+        """`winner` with hysteresis: the current winner keeps its place unless the best
+        beats it by more than `hysteresis` score points."""
+        best = ranked.best
+        with self._lock:
+            incumbent = ranked.first.get(self._winners.get(group))  # type: ignore[arg-type]
+            if (
+                incumbent is not None
+                and healthy[incumbent] is not healthy[best]
+                and ranked.scores[best] - ranked.scores[incumbent] <= self.hysteresis
+            ):
+                return incumbent  # not enough better to move the traffic
+            self._winners[group] = ranked.ids[best]
         return best
 
-    def _match(self, deployment: dict, view: SnapshotView) -> ModelView | None:
-        cache_key = deployment_id(deployment)
-        if cache_key in view.match_cache:
-            key = view.match_cache[cache_key]
+    def _match(
+        self, deployment: dict, dep_id: str, view: SnapshotView, matches: dict[str, str | None]
+    ) -> ModelView | None:
+        if dep_id in matches:
+            key = matches[dep_id]
             return None if key is None else view.by_alias[key]
         hit = match_deployment(deployment, view, self.alias_map)
-        view.match_cache[cache_key] = None if hit is None else hit.key
+        matches[dep_id] = None if hit is None else hit.key
         return hit
 
     def _fallback(
@@ -156,10 +349,9 @@ class Ranker:
         chosen: dict,
         detail: str | None = None,
     ) -> None:
-        with self._lock:
-            self.counters[reason] += 1
         with _totals_lock:
-            _totals[reason] += 1
+            self._counts[reason] = self._counts.get(reason, 0) + 1
+            _totals[reason] = _totals.get(reason, 0) + 1
         if request_kwargs is None:
             return
         try:

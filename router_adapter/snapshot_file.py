@@ -97,7 +97,13 @@ class SnapshotView:
     generated_at: datetime
     stale_after: datetime
     by_alias: dict[str, ModelView]
-    match_cache: dict[str, str | None] = field(default_factory=dict)
+    # generated_at and stale_after as POSIX timestamps, for the request path's age checks
+    generated_ts: float = field(init=False)
+    stale_after_ts: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.generated_ts = self.generated_at.timestamp()
+        self.stale_after_ts = self.stale_after.timestamp()
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> SnapshotView:

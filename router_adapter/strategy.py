@@ -16,8 +16,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from .ranking import DEFAULT_MAX_AGE, Ranker, stats
 from .snapshot_http import open_source
@@ -70,7 +70,9 @@ class TractionStrategy:
                 input=input,
                 specific_deployment=specific_deployment,
             )
-        return self.choose(model, healthy, kw)
+        if isinstance(healthy, dict):  # a specific deployment was asked for
+            return healthy
+        return self.ranker.choose(model, healthy, kw)
 
     def get_available_deployment(
         self,
@@ -136,6 +138,31 @@ class TractionStrategy:
         return healthy
 
 
+class _Helpers(NamedTuple):
+    order_filtered: Callable[..., list[dict]] | None
+    excluded_filtered: Callable[..., list[dict]] | None
+    cooldown_deployments: Callable[..., Any] | None
+
+
+@functools.cache
+def _litellm_helpers() -> _Helpers:
+    """LiteLLM's helpers the sync path uses, looked up once (None where this LiteLLM has
+    none): an import statement per request costs more than the rest of the ranking."""
+    try:
+        from litellm.utils import get_excluded_filtered_deployments, get_order_filtered_deployments
+    except ImportError:
+        get_excluded_filtered_deployments = get_order_filtered_deployments = None  # type: ignore[assignment]
+    try:
+        from litellm.router_utils.cooldown_handlers import get_cooldown_deployments
+    except ImportError:
+        get_cooldown_deployments = None  # type: ignore[assignment]
+    return _Helpers(
+        get_order_filtered_deployments,
+        get_excluded_filtered_deployments,
+        get_cooldown_deployments,
+    )
+
+
 def _filter_like_litellm(router, group, healthy, messages, input, kw) -> list[dict]:
     health = getattr(router, "_filter_health_check_unhealthy_deployments", None)
     if health is not None:
@@ -157,11 +184,11 @@ def _filter_like_litellm(router, group, healthy, messages, input, kw) -> list[di
             input=input,
             request_kwargs=kw,
         )
-    try:
-        from litellm.utils import get_excluded_filtered_deployments, get_order_filtered_deployments
-    except ImportError:
+    helpers = _litellm_helpers()
+    if helpers.order_filtered is None or helpers.excluded_filtered is None:
         return healthy
-    healthy = get_order_filtered_deployments(healthy, target_order=kw.get("_target_order"))
+    get_excluded_filtered_deployments = helpers.excluded_filtered
+    healthy = helpers.order_filtered(healthy, target_order=kw.get("_target_order"))
     excluded = kw.get("_excluded_deployment_ids")
     if excluded:
         healthy = get_excluded_filtered_deployments(healthy, excluded_deployment_ids=excluded)
@@ -174,10 +201,7 @@ def _filter_like_litellm(router, group, healthy, messages, input, kw) -> list[di
 
 def _cooling_ids(router, group) -> set[str] | None:
     """Ids cooling down now, or None when this LiteLLM offers no way to know."""
-    try:
-        from litellm.router_utils.cooldown_handlers import get_cooldown_deployments
-    except ImportError:
-        get_cooldown_deployments = None
+    get_cooldown_deployments = _litellm_helpers().cooldown_deployments
     if get_cooldown_deployments is not None:
         return set(get_cooldown_deployments(litellm_router_instance=router, parent_otel_span=None))
     legacy = getattr(router, "_get_healthy_deployments", None)

@@ -22,7 +22,14 @@ from litellm import Router
 from litellm.types.router import RouterRateLimitError
 
 import router_adapter.strategy
-from router_adapter import SnapshotView, match_deployment, register, stats
+from router_adapter import (
+    Ranker,
+    SnapshotReader,
+    SnapshotView,
+    match_deployment,
+    register,
+    stats,
+)
 from schemas.snapshot import Snapshot, compute_hash
 from scoring.snapshot import render, write_atomically
 
@@ -240,6 +247,93 @@ def test_group_where_nothing_matches_is_served_in_configured_order(
     assert decision["snapshot_version"] == 1
     assert strategy.counters == {"no-match": 1}
     assert stats_delta(before) == {"no-match": 1}
+
+
+# 2b. The ranking computed once per snapshot and healthy list -----------------------
+
+
+def chosen_id(ranker: Ranker, group: list[dict[str, Any]], model: str = "chat") -> str:
+    return ranker.choose(model, group, {})["model_info"]["id"]
+
+
+def test_precomputed_ranking_follows_a_new_snapshot_and_a_changed_healthy_list(
+    write_snapshot,
+):
+    path = write_snapshot(MODELS)
+    ranker = Ranker(SnapshotReader(path, check_interval=0))
+    group = chat_group()
+    assert [chosen_id(ranker, group) for _ in range(3)] == [TOP] * 3
+
+    without_top = [d for d in group if d["model_info"]["id"] != TOP]  # qwen cooling down
+    assert chosen_id(ranker, without_top) == "chat-llama"
+    assert chosen_id(ranker, list(group)) == TOP  # an equal list: the same ranking
+
+    write_snapshot([(QWEN, 1.0, []), (LLAMA, 3.0, []), (GEMMA, 0.5, [])], version=2)
+    assert chosen_id(ranker, group) == "chat-llama"
+    write_snapshot([(QWEN, 1.0, []), (LLAMA, 0.5, []), (GEMMA, 3.0, [])], version=3)
+    assert chosen_id(ranker, group) == FIRST  # gemma, by hf_repo_id
+
+
+def test_rankers_sharing_a_snapshot_match_by_their_own_alias_map(write_snapshot):
+    reader = SnapshotReader(write_snapshot(MODELS), check_interval=0)
+    group = [deployment("pool", "pool-a"), deployment("pool", "pool-b")]  # routes match nothing
+    qwen_is_a = Ranker(reader, alias_map={"pool-a": QWEN, "pool-b": GEMMA})
+    qwen_is_b = Ranker(reader, alias_map={"pool-a": GEMMA, "pool-b": QWEN})
+    unmapped = Ranker(reader)
+    for _ in range(2):
+        assert chosen_id(qwen_is_a, group, "pool") == "pool-a"
+        assert chosen_id(qwen_is_b, group, "pool") == "pool-b"
+        metadata: dict[str, Any] = {}
+        assert unmapped.choose("pool", group, {"metadata": metadata}) is group[0]
+        assert metadata["traction"]["decision"] == "no-match"
+
+
+def test_decision_age_is_rounded_from_the_clock_on_every_request(write_snapshot, monkeypatch):
+    generated = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=100)
+    ranker = Ranker(SnapshotReader(write_snapshot(MODELS, generated_at=generated)))
+    base = generated.timestamp()
+    ages = [k * 0.013 for k in range(-20, 400)]
+    ages += ages[::-1] + [100.04999, 100.05, 100.05001, 100.15, 1.25, 0.05, -0.05]
+    for age in ages:
+        monkeypatch.setattr(time, "time", lambda age=age: base + age)
+        metadata: dict[str, Any] = {}
+        chosen = ranker.choose("chat", chat_group(), {"metadata": metadata})
+        monkeypatch.undo()
+        decision = metadata["traction"]
+        assert chosen["model_info"]["id"] == decision["deployment_id"] == TOP
+        assert decision["decision"] == "fresh"
+        assert repr(decision["snapshot_age_s"]) == repr(round((base + age) - base, 1)), age
+
+
+def test_repeated_decisions_are_separate_copies_whatever_the_request_kwargs(
+    write_snapshot, monkeypatch
+):
+    generated = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=100)
+    ranker = Ranker(SnapshotReader(write_snapshot(MODELS, generated_at=generated)))
+    monkeypatch.setattr(time, "time", lambda: generated.timestamp() + 100.0)
+    group = chat_group()
+    kinds = [{}, {"metadata": {}}, {"metadata": {}}, {"metadata": None}, None, {}]
+    kinds += [{"metadata": {"model_group": "chat"}}, {"metadata": {}}]
+    decisions = []
+    for kwargs in kinds:
+        assert ranker.choose("chat", group, kwargs) is group[1]
+        if kwargs is not None and isinstance(kwargs.get("metadata"), dict):
+            decisions.append(kwargs["metadata"]["traction"])
+    monkeypatch.undo()
+    assert kinds[3] == {"metadata": None}  # not a dict: left alone, as LiteLLM gave it
+    assert kinds[6]["metadata"]["model_group"] == "chat"
+    assert ranker.counters == {"fresh": len(kinds)}
+    assert len(decisions) == len(kinds) - 2
+    assert all(d == decisions[0] for d in decisions)
+    assert len({id(d) for d in decisions}) == len(decisions)  # never one shared dict
+    assert decisions[0] == {
+        "decision": "fresh",
+        "detail": None,
+        "policy": "winner",
+        "snapshot_version": 1,
+        "snapshot_age_s": 100.0,
+        "deployment_id": TOP,
+    }
 
 
 # 3. Deployments LiteLLM cooled down after real failures are never chosen -------------
