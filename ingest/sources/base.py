@@ -60,6 +60,21 @@ class Source(ABC):
         """What the run needs from the store before any network I/O (handed to `fetch`)."""
         return None
 
+    def observations(
+        self, model_id: str, values: Mapping[str, Any], observed_at: datetime
+    ) -> list[Observation]:
+        """One observation of `model_id` per metric in `values` (metric name to value)."""
+        return [
+            Observation(
+                source=self.name,
+                model_id=model_id,
+                metric=metric,
+                value=value,
+                observed_at=observed_at,
+            )
+            for metric, value in values.items()
+        ]
+
     @abstractmethod
     async def fetch(self, client: SourceClient, plan: Any = None) -> None:
         """Get the run's pages through `client`, which keeps every page it gets."""
@@ -75,6 +90,15 @@ def unpack(contract: type[Envelope], payload: Any, what: str) -> Envelope:
         return contract.model_validate(payload)
     except ValidationError as exc:
         raise PayloadError(f"not {what} payload: {exc.errors()[0]['msg']}") from None
+
+
+def present(model: BaseModel, metrics: Mapping[str, str]) -> dict[str, Any]:
+    """The fields of `model` named in `metrics` (field to metric) that it has, by metric."""
+    return {
+        metric: value
+        for field, metric in metrics.items()
+        if (value := getattr(model, field)) is not None
+    }
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ import duckdb
 import store
 from schemas.config import GitHubConfig
 from schemas.github import GitHubRepo
-from schemas.rows import CatalogEntry, Observation, SourceResult
+from schemas.rows import CatalogEntry, SourceResult
 
 from ..http import PayloadError, SourceClient
-from .base import Records, Rows, Source
+from .base import Records, Rows, Source, present
 
 METRICS = {
     "stargazers_count": "stars",
@@ -77,16 +77,6 @@ class GitHubSource(Source, name="github"):
             display_name=repo.full_name,
             observed_at=observed_at,
         )
-        observations = [
-            Observation(
-                source=self.name,
-                model_id=repo.full_name,
-                metric=metric,
-                value=value,
-                observed_at=observed_at,
-            )
-            for field, metric in METRICS.items()
-            if (value := getattr(repo, field)) is not None
-        ]
+        observations = self.observations(repo.full_name, present(repo, METRICS), observed_at)
         # Two configured names, one repository: a duplicate.
         return Rows(key=repo.full_name.lower(), catalog=[entry], observations=observations)

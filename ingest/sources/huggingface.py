@@ -11,10 +11,10 @@ import httpx
 from schemas.config import HuggingFaceConfig
 from schemas.huggingface import HuggingFaceModel, check_page
 from schemas.limits import check_timestamp
-from schemas.rows import CatalogEntry, Observation, SourceResult
+from schemas.rows import CatalogEntry, SourceResult
 
 from ..http import PayloadError, SourceClient
-from .base import Records, Rows, Source
+from .base import Records, Rows, Source, present
 
 EXPAND = ["downloads", "downloadsAllTime", "likes", "trendingScore", "createdAt", "lastModified"]
 
@@ -75,17 +75,7 @@ class HuggingFaceSource(Source, name="huggingface"):
 
     def _rows(self, record: Any, observed_at: datetime) -> Rows:
         model = HuggingFaceModel.model_validate(record)
-        observations = [
-            Observation(
-                source=self.name,
-                model_id=model.id,
-                metric=metric,
-                value=value,
-                observed_at=observed_at,
-            )
-            for field, metric in METRICS.items()
-            if (value := getattr(model, field)) is not None
-        ]
+        observations = self.observations(model.id, present(model, METRICS), observed_at)
         catalog = []
         created = _created(model.created_at)
         if created is not None:  # the traction formula's age term reads it

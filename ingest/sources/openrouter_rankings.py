@@ -11,7 +11,7 @@ from typing import Any
 
 from schemas.config import OpenRouterRankingsConfig
 from schemas.openrouter import RankingRow, RankingsPayload
-from schemas.rows import Observation, SourceResult
+from schemas.rows import SourceResult
 
 from ..http import SourceClient, SourceSkipped
 from .base import IGNORED, Records, Rows, Source, unpack
@@ -42,14 +42,11 @@ class OpenRouterRankingsSource(Source, name="openrouter_rankings", budget_key="o
 
     def _rows(self, record: Any) -> Rows:
         row = RankingRow.model_validate(record)
-        observation = Observation(
-            source=self.name,
-            model_id=row.model_permaslug,
-            metric="total_tokens",
-            value=row.total_tokens,
-            observed_at=datetime.fromisoformat(row.date).replace(tzinfo=timezone.utc),
+        day = datetime.fromisoformat(row.date).replace(tzinfo=timezone.utc)
+        observations = self.observations(
+            row.model_permaslug, {"total_tokens": row.total_tokens}, day
         )
         if row.model_permaslug == "other":  # the long tail, summed: not a model
             return IGNORED
         # A day listed twice is a duplicate.
-        return Rows(key=(row.model_permaslug, row.date), observations=[observation])
+        return Rows(key=(row.model_permaslug, row.date), observations=observations)

@@ -8,7 +8,7 @@ from typing import Any
 
 from schemas.config import WzrdConfig
 from schemas.limits import check_timestamp
-from schemas.rows import Observation, SourceResult
+from schemas.rows import SourceResult
 from schemas.wzrd import CONFIDENCE_WEIGHTS, TREND_POINTS, WzrdEnvelope, WzrdSignal
 
 from ..http import SourceClient
@@ -39,16 +39,7 @@ class WzrdSource(Source, name="wzrd"):
         }
         if signal.delta_pct is not None:
             values["delta_pct"] = signal.delta_pct
-        observations = [
-            Observation(
-                source=self.name,
-                model_id=signal.model,
-                metric=metric,
-                value=value,
-                observed_at=observed_at,
-            )
-            for metric, value in values.items()
-        ]
+        observations = self.observations(signal.model, values, observed_at)
         return Rows(key=signal.model, observations=observations)  # a model listed twice
 
 
