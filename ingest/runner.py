@@ -312,7 +312,7 @@ async def _fetch_all(
 
     async def one(name: str, source: Source) -> Fetch:
         try:  # planning reads the store; a failure there fails this source's run only
-            plan = source.plan(con) if hasattr(source, "plan") else None
+            plan = source.plan(con)
             budget = _budget(source, config, con)
         except Exception as exc:
             log.warning("%s: planning raised", name, exc_info=True)
@@ -326,6 +326,25 @@ async def _fetch_all(
     return await asyncio.gather(*(one(n, s) for n, s in sources.items()))
 
 
+def waves(sources: dict[str, Source]) -> list[dict[str, Source]]:
+    """The sources in the order they run: each wave is fetched together and landed before
+    the next starts, and a source comes after every source it `runs_after` that runs too
+    (one that does not run holds nothing back)."""
+    left = dict(sources)
+    ordered: list[dict[str, Source]] = []
+    while left:
+        wave = {
+            name: source
+            for name, source in left.items()
+            if not any(after in left for after in source.runs_after)
+        }
+        if not wave:
+            raise ValueError(f"sources wait on each other: {', '.join(sorted(left))}")
+        ordered.append(wave)
+        left = {name: source for name, source in left.items() if name not in wave}
+    return ordered
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     config: TractionConfig,
@@ -336,9 +355,9 @@ def ingest(
 ) -> list[RunOutcome]:
     """Fetch every enabled source (or `only` these), then land each in its own transaction.
 
-    OpenRouter's per-model endpoints are planned from the catalogue, so they are
-    fetched after the other sources have landed. `progress` hears of each source fetched
-    and each landed.
+    A source that `runs_after` others in the run (OpenRouter's per-model endpoints are
+    planned from the catalogue) is fetched after they have landed. `progress` hears of
+    each source fetched and each landed.
     """
     sources = build_sources(config)
     if only:
@@ -347,8 +366,6 @@ def ingest(
             raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}")
         sources = {k: v for k, v in build_sources(config, False).items() if k in only}
     now = now or datetime.now(timezone.utc)
-    later = {k: v for k, v in sources.items() if k == "openrouter_endpoints"}
-    first = {k: v for k, v in sources.items() if k not in later}
     outcomes: list[RunOutcome] = []
     done, total = 0, 2 * len(sources)
 
@@ -358,9 +375,7 @@ def ingest(
         if progress is not None:
             progress(what, done, total)
 
-    for group in (first, later):
-        if not group:
-            continue
+    for group in waves(sources):
         fetched = asyncio.run(_fetch_all(con, config, group, transport, step))
         for source, fetch in zip(group.values(), fetched, strict=True):
             outcomes.append(land(con, config, source, fetch, now))

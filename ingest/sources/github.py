@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import duckdb
@@ -15,10 +16,10 @@ import duckdb
 import store
 from schemas.config import GitHubConfig
 from schemas.github import GitHubRepo
-from schemas.rows import CatalogEntry, Observation, SourceResult
+from schemas.rows import CatalogEntry, SourceResult
 
 from ..http import PayloadError, SourceClient
-from .common import RECORD_ERRORS, quarantine
+from .base import Records, Rows, Source, present
 
 METRICS = {
     "stargazers_count": "stars",
@@ -28,13 +29,8 @@ METRICS = {
 }
 
 
-class GitHubSource:
-    name = "github"
-    budget_key = "github"
-    exact_numbers = False
-
-    def __init__(self, config: GitHubConfig):
-        self.config = config
+class GitHubSource(Source, name="github"):
+    config: GitHubConfig
 
     def url(self, repo: str) -> str:
         return f"{self.config.base_url}/repos/{repo}"
@@ -63,41 +59,24 @@ class GitHubSource:
             await client.get_json(url, headers=headers)
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
-        result = SourceResult(source=self.name)
+        """Each payload is one repository: its own record."""
+        for payload in payloads:
+            if not isinstance(payload, dict):
+                raise PayloadError(f"expected a repository object, got {type(payload).__name__}")
         links = {k.lower(): v for k, v in self.config.links.items()}
-        seen: set[str] = set()
-        for index, record in enumerate(payloads):
-            if not isinstance(record, dict):
-                raise PayloadError(f"expected a repository object, got {type(record).__name__}")
-            try:
-                repo = GitHubRepo.model_validate(record)
-                entry = CatalogEntry(
-                    source=self.name,
-                    model_id=repo.full_name,
-                    hugging_face_id=links.get(repo.full_name.lower()),
-                    display_name=repo.full_name,
-                    observed_at=observed_at,
-                )
-                observations = [
-                    Observation(
-                        source=self.name,
-                        model_id=repo.full_name,
-                        metric=metric,
-                        value=value,
-                        observed_at=observed_at,
-                    )
-                    for field, metric in METRICS.items()
-                    if (value := getattr(repo, field)) is not None
-                ]
-            except RECORD_ERRORS as exc:
-                result.quarantined.append(quarantine(self.name, index, record, exc))
-                continue
-            if repo.full_name.lower() in seen:  # two configured names, one repository
-                result.duplicates += 1
-                continue
-            seen.add(repo.full_name.lower())
-            result.accepted += 1
-            result.catalog.append(entry)
-            result.observations.extend(observations)
-        result.records_fetched = len(payloads)
-        return result
+        records = Records(self.name)
+        records.take(payloads, partial(self._rows, links=links, observed_at=observed_at))
+        return records.result
+
+    def _rows(self, record: Any, links: dict[str, str], observed_at: datetime) -> Rows:
+        repo = GitHubRepo.model_validate(record)
+        entry = CatalogEntry(
+            source=self.name,
+            model_id=repo.full_name,
+            hugging_face_id=links.get(repo.full_name.lower()),
+            display_name=repo.full_name,
+            observed_at=observed_at,
+        )
+        observations = self.observations(repo.full_name, present(repo, METRICS), observed_at)
+        # Two configured names, one repository: a duplicate.
+        return Rows(key=repo.full_name.lower(), catalog=[entry], observations=observations)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 import httpx
@@ -10,10 +11,10 @@ import httpx
 from schemas.config import HuggingFaceConfig
 from schemas.huggingface import HuggingFaceModel, check_page
 from schemas.limits import check_timestamp
-from schemas.rows import CatalogEntry, Observation, SourceResult
+from schemas.rows import CatalogEntry, SourceResult
 
 from ..http import PayloadError, SourceClient
-from .common import RECORD_ERRORS, quarantine
+from .base import Records, Rows, Source, present
 
 EXPAND = ["downloads", "downloadsAllTime", "likes", "trendingScore", "createdAt", "lastModified"]
 
@@ -26,13 +27,8 @@ METRICS = {
 }
 
 
-class HuggingFaceSource:
-    name = "huggingface"
-    budget_key = "huggingface"
-    exact_numbers = False
-
-    def __init__(self, config: HuggingFaceConfig):
-        self.config = config
+class HuggingFaceSource(Source, name="huggingface"):
+    config: HuggingFaceConfig
 
     async def fetch(self, client: SourceClient, plan: Any = None) -> None:
         """One listing per author plus the overall top-N, each following `Link` pages."""
@@ -68,50 +64,28 @@ class HuggingFaceSource:
                 params = None
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
-        result = SourceResult(source=self.name, vintage="expand")
-        seen: set[str] = set()
-        index = 0
+        records = Records(self.name, vintage="expand")
         for payload in payloads:
             try:
-                records = check_page(payload)
+                page = check_page(payload)
             except ValueError as exc:
                 raise PayloadError(f"not a Hugging Face models page: {exc}") from None
-            for record in records:
-                index += 1
-                try:
-                    model = HuggingFaceModel.model_validate(record)
-                    observations = [
-                        Observation(
-                            source=self.name,
-                            model_id=model.id,
-                            metric=metric,
-                            value=value,
-                            observed_at=observed_at,
-                        )
-                        for field, metric in METRICS.items()
-                        if (value := getattr(model, field)) is not None
-                    ]
-                except RECORD_ERRORS as exc:
-                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
-                    continue
-                if model.id in seen:  # an author listing and the top-N overlap
-                    result.duplicates += 1
-                    continue
-                seen.add(model.id)
-                result.accepted += 1
-                created = _created(model.created_at)
-                if created is not None:  # the traction formula's age term reads it
-                    result.catalog.append(
-                        CatalogEntry(
-                            source=self.name,
-                            model_id=model.id,
-                            created_at=created,
-                            observed_at=observed_at,
-                        )
-                    )
-                result.observations.extend(observations)
-        result.records_fetched = index
-        return result
+            records.take(page, partial(self._rows, observed_at=observed_at))
+        return records.result
+
+    def _rows(self, record: Any, observed_at: datetime) -> Rows:
+        model = HuggingFaceModel.model_validate(record)
+        observations = self.observations(model.id, present(model, METRICS), observed_at)
+        catalog = []
+        created = _created(model.created_at)
+        if created is not None:  # the traction formula's age term reads it
+            catalog.append(
+                CatalogEntry(
+                    source=self.name, model_id=model.id, created_at=created, observed_at=observed_at
+                )
+            )
+        # The same id again: an author listing and the top-N overlap.
+        return Rows(key=model.id, observations=observations, catalog=catalog)
 
 
 def _created(text: str | None) -> datetime | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from schemas.litellm_prices import PSEUDO_ENTRIES, LiteLLMPriceEntry
 from schemas.rows import CatalogEntry, Price, SourceResult
 
 from ..http import Fetched, PayloadError, SourceClient, SourceSkipped, decode_json
-from .common import RECORD_ERRORS, quarantine
+from .base import IGNORED, Records, Rows, Source
 
 MILLION = Decimal(1_000_000)
 BUNDLED_NAME = "model_prices_and_context_window_backup.json"
@@ -32,13 +33,8 @@ def bundled_map() -> Path | None:
     return path if path.exists() else None
 
 
-class LiteLLMPricesSource:
-    name = "litellm_prices"
-    budget_key = "litellm_prices"
-    exact_numbers = True  # 1.5e-07 must stay 1.5e-07
-
-    def __init__(self, config: LiteLLMPricesConfig):
-        self.config = config
+class LiteLLMPricesSource(Source, name="litellm_prices", exact_numbers=True):
+    config: LiteLLMPricesConfig  # exact numbers: 1.5e-07 must stay 1.5e-07
 
     async def fetch(self, client: SourceClient, plan: Any = None) -> None:
         location = self.config.location
@@ -61,51 +57,37 @@ class LiteLLMPricesSource:
         )
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
-        result = SourceResult(source=self.name)
-        index = 0
+        records = Records(self.name)
         for payload in payloads:
             if not isinstance(payload, dict):
                 raise PayloadError(
                     f"expected an object keyed by model, got {type(payload).__name__}"
                 )
-            for key, record in payload.items():
-                index += 1
-                if key in PSEUDO_ENTRIES:
-                    result.ignored += 1
-                    continue
-                try:
-                    check_model_id(key)
-                    entry = LiteLLMPriceEntry.model_validate(record)
-                    if entry.input_cost_per_token is None and entry.output_cost_per_token is None:
-                        rows = None  # priced per image, second or character: not comparable
-                    else:
-                        rows = (
-                            CatalogEntry(
-                                source=self.name,
-                                model_id=key,
-                                context_length=entry.max_input_tokens,
-                                observed_at=observed_at,
-                            ),
-                            Price(
-                                source=self.name,
-                                model_id=key,
-                                provider=entry.litellm_provider,
-                                prompt_usd_per_mtok=_per_million(entry.input_cost_per_token),
-                                completion_usd_per_mtok=_per_million(entry.output_cost_per_token),
-                                observed_at=observed_at,
-                            ),
-                        )
-                except RECORD_ERRORS as exc:
-                    result.quarantined.append(quarantine(self.name, index - 1, record, exc, key))
-                    continue
-                if rows is None:
-                    result.ignored += 1
-                    continue
-                result.accepted += 1
-                result.catalog.append(rows[0])
-                result.prices.append(rows[1])
-        result.records_fetched = index
-        return result
+            records.take_keyed(payload, partial(self._rows, observed_at=observed_at))
+        return records.result
+
+    def _rows(self, key: str, record: Any, observed_at: datetime) -> Rows:
+        if key in PSEUDO_ENTRIES:
+            return IGNORED
+        check_model_id(key)
+        entry = LiteLLMPriceEntry.model_validate(record)
+        if entry.input_cost_per_token is None and entry.output_cost_per_token is None:
+            return IGNORED  # priced per image, second or character: not comparable
+        catalog = CatalogEntry(
+            source=self.name,
+            model_id=key,
+            context_length=entry.max_input_tokens,
+            observed_at=observed_at,
+        )
+        price = Price(
+            source=self.name,
+            model_id=key,
+            provider=entry.litellm_provider,
+            prompt_usd_per_mtok=_per_million(entry.input_cost_per_token),
+            completion_usd_per_mtok=_per_million(entry.output_cost_per_token),
+            observed_at=observed_at,
+        )
+        return Rows(catalog=[catalog], prices=[price])  # keys are unique: no duplicates
 
 
 def _per_million(value: Decimal | None) -> Decimal | None:

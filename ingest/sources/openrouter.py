@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from schemas.config import OpenRouterConfig
 from schemas.openrouter import OpenRouterModel, OpenRouterModelsPage, parse_price
 from schemas.rows import CatalogEntry, Price, SourceResult
 
 from ..http import PayloadError, SourceClient
-from .common import RECORD_ERRORS, quarantine
+from .base import Records, Rows, Source, unpack
 
 MILLION = Decimal(1_000_000)
 MAX_PAGES = 50
@@ -25,13 +25,8 @@ def per_million(value: str) -> Decimal | None:
     return None if price is None else price * MILLION
 
 
-class OpenRouterSource:
-    name = "openrouter"
-    budget_key = "openrouter"
-    exact_numbers = False
-
-    def __init__(self, config: OpenRouterConfig):
-        self.config = config
+class OpenRouterSource(Source, name="openrouter"):
+    config: OpenRouterConfig
 
     async def fetch(self, client: SourceClient, plan: Any = None) -> None:
         """The full list in one request; follows `links.next` only if the server paginates."""
@@ -50,50 +45,33 @@ class OpenRouterSource:
             params = None
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
-        result = SourceResult(source=self.name)
+        records = Records(self.name)
         paged = False
-        index = 0
-        seen: set[str] = set()
         for payload in payloads:
-            try:
-                page = OpenRouterModelsPage.model_validate(payload)
-            except ValidationError as exc:
-                raise PayloadError(
-                    f"not an OpenRouter models payload: {exc.errors()[0]['msg']}"
-                ) from None
+            page = unpack(OpenRouterModelsPage, payload, "an OpenRouter models")
             paged = paged or page.total_count is not None or page.links is not None
-            for record in page.data:
-                index += 1
-                try:
-                    model = OpenRouterModel.model_validate(record)
-                    entry = CatalogEntry(
-                        source=self.name,
-                        model_id=model.id,
-                        canonical_slug=model.slug,
-                        hugging_face_id=model.hugging_face_id,
-                        display_name=model.name,
-                        context_length=model.context_length,
-                        alias_target=(model.alias_target or {}).get("slug"),
-                        observed_at=observed_at,
-                    )
-                    price = Price(
-                        source=self.name,
-                        model_id=model.id,
-                        provider="openrouter",
-                        prompt_usd_per_mtok=per_million(model.pricing.prompt),
-                        completion_usd_per_mtok=per_million(model.pricing.completion),
-                        observed_at=observed_at,
-                    )
-                except RECORD_ERRORS as exc:
-                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
-                    continue
-                if model.id in seen:  # a duplicated page or record
-                    result.duplicates += 1
-                    continue
-                seen.add(model.id)
-                result.accepted += 1
-                result.catalog.append(entry)
-                result.prices.append(price)
-        result.records_fetched = index
-        result.vintage = "paged" if paged else "unpaged"
-        return result
+            records.take(page.data, partial(self._rows, observed_at=observed_at))
+        records.result.vintage = "paged" if paged else "unpaged"
+        return records.result
+
+    def _rows(self, record: Any, observed_at: datetime) -> Rows:
+        model = OpenRouterModel.model_validate(record)
+        entry = CatalogEntry(
+            source=self.name,
+            model_id=model.id,
+            canonical_slug=model.slug,
+            hugging_face_id=model.hugging_face_id,
+            display_name=model.name,
+            context_length=model.context_length,
+            alias_target=(model.alias_target or {}).get("slug"),
+            observed_at=observed_at,
+        )
+        price = Price(
+            source=self.name,
+            model_id=model.id,
+            provider="openrouter",
+            prompt_usd_per_mtok=per_million(model.pricing.prompt),
+            completion_usd_per_mtok=per_million(model.pricing.completion),
+            observed_at=observed_at,
+        )
+        return Rows(key=model.id, catalog=[entry], prices=[price])  # a duplicated page or record

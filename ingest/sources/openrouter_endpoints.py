@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import duckdb
-from pydantic import ValidationError
 
 import store
 from schemas.config import OpenRouterEndpointsConfig
 from schemas.openrouter import EndpointsPayload, OpenRouterEndpoint, parse_price
 from schemas.rows import Price, SourceResult
 
-from ..http import PayloadError, SourceClient, SourceSkipped
-from .common import RECORD_ERRORS, quarantine
+from ..http import SourceClient, SourceSkipped
+from .base import Records, Rows, Source, unpack
 
 MILLION = Decimal(1_000_000)
 
@@ -30,13 +30,9 @@ def effective_per_million(value: str, discount: float | None) -> Decimal | None:
     return price * MILLION
 
 
-class OpenRouterEndpointsSource:
-    name = "openrouter_endpoints"
-    budget_key = "openrouter"
-    exact_numbers = False
-
-    def __init__(self, config: OpenRouterEndpointsConfig):
-        self.config = config
+class OpenRouterEndpointsSource(Source, name="openrouter_endpoints", budget_key="openrouter"):
+    config: OpenRouterEndpointsConfig
+    runs_after = ("openrouter",)  # its plan reads the catalogue
 
     def plan(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         """Configured models first, then the best-ranked models of the last published snapshot
@@ -60,44 +56,27 @@ class OpenRouterEndpointsSource:
             )
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
-        result = SourceResult(source=self.name)
-        index = 0
-        seen: set[tuple[str, str]] = set()
+        records = Records(self.name)
         for payload in payloads:
-            try:
-                page = EndpointsPayload.model_validate(payload)
-            except ValidationError as exc:
-                raise PayloadError(
-                    f"not an OpenRouter endpoints payload: {exc.errors()[0]['msg']}"
-                ) from None
-            for record in page.data.endpoints:
-                index += 1
-                try:
-                    offer = OpenRouterEndpoint.model_validate(record)
-                    discount = offer.pricing.discount
-                    price = Price(
-                        source=self.name,
-                        model_id=page.data.id,
-                        provider=offer.tag,
-                        prompt_usd_per_mtok=effective_per_million(offer.pricing.prompt, discount),
-                        completion_usd_per_mtok=effective_per_million(
-                            offer.pricing.completion, discount
-                        ),
-                        observed_at=observed_at,
-                        discount=discount,
-                        context_length=offer.context_length,
-                        quantization=offer.quantization,
-                        uptime_last_30m=offer.uptime_last_30m,
-                        uptime_last_1d=offer.uptime_last_1d,
-                    )
-                except RECORD_ERRORS as exc:
-                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
-                    continue
-                if (page.data.id, offer.tag) in seen:
-                    result.duplicates += 1
-                    continue
-                seen.add((page.data.id, offer.tag))
-                result.accepted += 1
-                result.prices.append(price)
-        result.records_fetched = index
-        return result
+            page = unpack(EndpointsPayload, payload, "an OpenRouter endpoints")
+            rows_of = partial(self._rows, model_id=page.data.id, observed_at=observed_at)
+            records.take(page.data.endpoints, rows_of)
+        return records.result
+
+    def _rows(self, record: Any, model_id: str, observed_at: datetime) -> Rows:
+        offer = OpenRouterEndpoint.model_validate(record)
+        discount = offer.pricing.discount
+        price = Price(
+            source=self.name,
+            model_id=model_id,
+            provider=offer.tag,
+            prompt_usd_per_mtok=effective_per_million(offer.pricing.prompt, discount),
+            completion_usd_per_mtok=effective_per_million(offer.pricing.completion, discount),
+            observed_at=observed_at,
+            discount=discount,
+            context_length=offer.context_length,
+            quantization=offer.quantization,
+            uptime_last_30m=offer.uptime_last_30m,
+            uptime_last_1d=offer.uptime_last_1d,
+        )
+        return Rows(key=(model_id, offer.tag), prices=[price])

@@ -9,23 +9,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pydantic import ValidationError
-
 from schemas.config import OpenRouterRankingsConfig
 from schemas.openrouter import RankingRow, RankingsPayload
-from schemas.rows import Observation, SourceResult
+from schemas.rows import SourceResult
 
-from ..http import PayloadError, SourceClient, SourceSkipped
-from .common import RECORD_ERRORS, quarantine
+from ..http import SourceClient, SourceSkipped
+from .base import IGNORED, Records, Rows, Source, unpack
 
 
-class OpenRouterRankingsSource:
-    name = "openrouter_rankings"
-    budget_key = "openrouter"
-    exact_numbers = False
-
-    def __init__(self, config: OpenRouterRankingsConfig):
-        self.config = config
+class OpenRouterRankingsSource(Source, name="openrouter_rankings", budget_key="openrouter"):
+    config: OpenRouterRankingsConfig
 
     async def fetch(self, client: SourceClient, plan: Any = None) -> None:
         if not client.has_token:
@@ -41,38 +34,19 @@ class OpenRouterRankingsSource:
         )
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
-        result = SourceResult(source=self.name)
-        index = 0
-        seen: set[tuple[str, str]] = set()
+        records = Records(self.name)
         for payload in payloads:
-            try:
-                page = RankingsPayload.model_validate(payload)
-            except ValidationError as exc:
-                raise PayloadError(
-                    f"not an OpenRouter rankings payload: {exc.errors()[0]['msg']}"
-                ) from None
-            for record in page.data:
-                index += 1
-                try:
-                    row = RankingRow.model_validate(record)
-                    observation = Observation(
-                        source=self.name,
-                        model_id=row.model_permaslug,
-                        metric="total_tokens",
-                        value=row.total_tokens,
-                        observed_at=datetime.fromisoformat(row.date).replace(tzinfo=timezone.utc),
-                    )
-                except RECORD_ERRORS as exc:
-                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
-                    continue
-                if row.model_permaslug == "other":  # the long tail, summed: not a model
-                    result.ignored += 1
-                    continue
-                if (row.model_permaslug, row.date) in seen:  # a day listed twice
-                    result.duplicates += 1
-                    continue
-                seen.add((row.model_permaslug, row.date))
-                result.accepted += 1
-                result.observations.append(observation)
-        result.records_fetched = index
-        return result
+            page = unpack(RankingsPayload, payload, "an OpenRouter rankings")
+            records.take(page.data, self._rows)
+        return records.result
+
+    def _rows(self, record: Any) -> Rows:
+        row = RankingRow.model_validate(record)
+        day = datetime.fromisoformat(row.date).replace(tzinfo=timezone.utc)
+        observations = self.observations(
+            row.model_permaslug, {"total_tokens": row.total_tokens}, day
+        )
+        if row.model_permaslug == "other":  # the long tail, summed: not a model
+            return IGNORED
+        # A day listed twice is a duplicate.
+        return Rows(key=(row.model_permaslug, row.date), observations=observations)

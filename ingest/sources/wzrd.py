@@ -3,75 +3,44 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
-
-from pydantic import ValidationError
 
 from schemas.config import WzrdConfig
 from schemas.limits import check_timestamp
-from schemas.rows import Observation, SourceResult
+from schemas.rows import SourceResult
 from schemas.wzrd import CONFIDENCE_WEIGHTS, TREND_POINTS, WzrdEnvelope, WzrdSignal
 
-from ..http import PayloadError, SourceClient
-from .common import RECORD_ERRORS, quarantine
+from ..http import SourceClient
+from .base import Records, Rows, Source, unpack
 
 
-class WzrdSource:
-    name = "wzrd"
-    budget_key = "wzrd"
-    exact_numbers = False
-
-    def __init__(self, config: WzrdConfig):
-        self.config = config
+class WzrdSource(Source, name="wzrd"):
+    config: WzrdConfig
 
     async def fetch(self, client: SourceClient, plan: Any = None) -> None:
         await client.get_json(f"{self.config.base_url}/v1/signals/momentum", params={"limit": 100})
 
     def parse(self, payloads: list[Any], observed_at: datetime) -> SourceResult:
-        result = SourceResult(source=self.name)
-        index = 0
-        seen: set[str] = set()
+        records = Records(self.name)
         for payload in payloads:
-            try:
-                envelope = WzrdEnvelope.model_validate(payload)
-            except ValidationError as exc:
-                raise PayloadError(
-                    f"not a WZRD momentum payload: {exc.errors()[0]['msg']}"
-                ) from None
-            result.vintage = envelope.vintage
+            envelope = unpack(WzrdEnvelope, payload, "a WZRD momentum")
+            records.result.vintage = envelope.vintage
             when = _parse_time(envelope.generated_at) or observed_at
-            for record in envelope.models:
-                index += 1
-                try:
-                    signal = WzrdSignal.from_record(record)
-                    values = {
-                        "momentum": signal.score,
-                        "trend_points": TREND_POINTS[signal.trend],
-                        "confidence_weight": CONFIDENCE_WEIGHTS[signal.confidence],
-                    }
-                    if signal.delta_pct is not None:
-                        values["delta_pct"] = signal.delta_pct
-                    observations = [
-                        Observation(
-                            source=self.name,
-                            model_id=signal.model,
-                            metric=metric,
-                            value=value,
-                            observed_at=when,
-                        )
-                        for metric, value in values.items()
-                    ]
-                except RECORD_ERRORS as exc:
-                    result.quarantined.append(quarantine(self.name, index - 1, record, exc))
-                    continue
-                if signal.model in seen:  # a model listed twice in one feed
-                    result.duplicates += 1
-                    continue
-                seen.add(signal.model)
-                result.accepted += 1
-                result.observations.extend(observations)
-        result.records_fetched = index
-        return result
+            records.take(envelope.models, partial(self._rows, observed_at=when))
+        return records.result
+
+    def _rows(self, record: Any, observed_at: datetime) -> Rows:
+        signal = WzrdSignal.from_record(record)
+        values = {
+            "momentum": signal.score,
+            "trend_points": TREND_POINTS[signal.trend],
+            "confidence_weight": CONFIDENCE_WEIGHTS[signal.confidence],
+        }
+        if signal.delta_pct is not None:
+            values["delta_pct"] = signal.delta_pct
+        observations = self.observations(signal.model, values, observed_at)
+        return Rows(key=signal.model, observations=observations)  # a model listed twice
 
 
 def _parse_time(value: Any) -> datetime | None:
