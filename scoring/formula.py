@@ -65,6 +65,11 @@ LOW_CONFIDENCE_DAYS = 3  # fewer distinct days than this: insufficient
 NORMAL_CONFIDENCE_DAYS = 7  # at least this many: normal
 
 
+# Scalar forms of the per-signal formula. Scoring runs the polars expressions below; these
+# are the reference they are checked against (benchmarks/scoring_bench.py's plain-Python
+# twin, the golden-value tests) and what a test uses to state an expected signal.
+
+
 def trend_of(delta_pct: float | None) -> str:
     if delta_pct is None or math.isnan(delta_pct):
         return "insufficient_history"

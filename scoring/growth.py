@@ -70,25 +70,6 @@ TREND_PERCENTILES: list[tuple[str, float]] = [
 ]
 
 
-def trend_of(percentile: float | None) -> str:
-    if percentile is None:
-        return "insufficient_history"
-    for label, floor in TREND_PERCENTILES:
-        if percentile >= floor:
-            return label
-    return "cooling"
-
-
-def age_term(age_days: float | None, horizon: float, window: float) -> float:
-    """Expected log growth over `horizon` days from a rolling `window` still filling."""
-    import math
-
-    if age_days is None or age_days >= window:
-        return 0.0
-    age = max(age_days, 1.0)
-    return math.log(min(age + horizon, window) / min(age, window))
-
-
 def _trend_expr(percentile: pl.Expr) -> pl.Expr:
     expr = pl.when(percentile.is_null()).then(pl.lit("insufficient_history"))
     for label, floor in TREND_PERCENTILES:
