@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from .ranking import DEFAULT_MAX_AGE, Ranker, stats
-from .snapshot_http import open_source
+from .transports import open_source
 
 log = logging.getLogger("traction.adapter")
 
