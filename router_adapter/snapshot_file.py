@@ -28,7 +28,7 @@ from schemas.errors import TractionError
 from schemas.signing import verify
 from schemas.snapshot import Snapshot
 
-from .snapshot_source import SnapshotSource
+from .snapshot_source import DEFAULTS, SnapshotSource
 
 log = logging.getLogger("traction.adapter")
 
@@ -132,7 +132,7 @@ class SnapshotReader(SnapshotSource):
     def __init__(
         self,
         path: str | os.PathLike[str],
-        check_interval: float = 1.0,
+        check_interval: float = DEFAULTS.check_interval,
         key: bytes | None = None,
     ):
         self.path = Path(path)

@@ -14,13 +14,14 @@ import urllib.request
 from collections.abc import Callable
 
 from .snapshot_polled import PolledSource
+from .snapshot_source import DEFAULTS
 
 
 class HttpSnapshotSource(PolledSource):
     def __init__(
         self,
         url: str,
-        refresh_interval: float = 30.0,
+        refresh_interval: float = DEFAULTS.refresh_interval,
         timeout: float = 5.0,
         opener: Callable[..., object] | None = None,
         key: bytes | None = None,

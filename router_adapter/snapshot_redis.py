@@ -28,6 +28,7 @@ from schemas.snapshot import Snapshot
 
 from .snapshot_file import SnapshotRefused
 from .snapshot_polled import PolledSource
+from .snapshot_source import DEFAULTS
 
 log = logging.getLogger("traction.adapter")
 
@@ -44,7 +45,7 @@ class RedisSnapshotSource(PolledSource):
     def __init__(
         self,
         location: str,
-        refresh_interval: float = 30.0,
+        refresh_interval: float = DEFAULTS.refresh_interval,
         timeout: float = 5.0,
         key: bytes | None = None,
     ):

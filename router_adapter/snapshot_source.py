@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from schemas.config import AdapterConfig
+
 if TYPE_CHECKING:
     from .snapshot_file import SnapshotView
+
+# The adapter's defaults (register, Ranker, the transports) are the [adapter] section's.
+DEFAULTS = AdapterConfig()
 
 
 class SnapshotSource:

@@ -3,21 +3,18 @@ fleet's `redis://` URL. Every transport is a `SnapshotSource` (`snapshot_source.
 
 from __future__ import annotations
 
-from schemas.config import AdapterConfig
 from schemas.fleet import REDIS_SCHEMES
 from schemas.signing import key_from_env
 
 from .snapshot_file import SnapshotReader
 from .snapshot_http import HttpSnapshotSource
-from .snapshot_source import SnapshotSource
-
-_DEFAULTS = AdapterConfig.model_fields
+from .snapshot_source import DEFAULTS, SnapshotSource
 
 
 def open_source(
     location: str,
-    check_interval: float = _DEFAULTS["check_interval"].default,
-    refresh_interval: float = _DEFAULTS["refresh_interval"].default,
+    check_interval: float = DEFAULTS.check_interval,
+    refresh_interval: float = DEFAULTS.refresh_interval,
 ) -> SnapshotSource:
     """A file path, an http(s) URL served by `traction serve`, or a fleet's redis:// URL.
 
