@@ -17,8 +17,10 @@ from __future__ import annotations
 from .matching import match_deployment
 from .ranking import Ranker, stats
 from .snapshot_file import SnapshotReader, SnapshotRefused, SnapshotView, refusals
-from .snapshot_http import HttpSnapshotSource, open_source
+from .snapshot_http import HttpSnapshotSource
+from .snapshot_source import SnapshotSource
 from .strategy import TractionStrategy, register
+from .transports import open_source
 
 __all__ = [
     "register",
@@ -30,6 +32,7 @@ __all__ = [
     "SnapshotRefused",
     "TractionStrategy",
     "SnapshotReader",
+    "SnapshotSource",
     "SnapshotView",
     "match_deployment",
 ]

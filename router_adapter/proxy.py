@@ -41,7 +41,7 @@ from pydantic import ValidationError
 from schemas.config import AdapterConfig
 
 from .ranking import Ranker
-from .snapshot_http import open_source
+from .transports import open_source
 
 log = logging.getLogger("traction.adapter")
 

@@ -26,10 +26,11 @@ from typing import Any, NamedTuple
 
 from .matching import match_deployment
 from .snapshot_file import ModelView, SnapshotView
+from .snapshot_source import DEFAULTS
 
 log = logging.getLogger("traction.adapter")
 
-DEFAULT_MAX_AGE = 6 * 3600.0
+DEFAULT_MAX_AGE: float | None = DEFAULTS.max_age
 WARN_EVERY = 60.0  # seconds between fallback warnings of the same kind
 WEIGHT_FLOOR = 0.1
 POLICIES = ("winner", "weighted")
@@ -103,9 +104,9 @@ class Ranker:
         source: Any,
         alias_map: Mapping[str, Any] | None = None,
         max_age: float | None = DEFAULT_MAX_AGE,
-        policy: str = "winner",
-        top_k: int = 3,
-        hysteresis: float = 0.0,
+        policy: str = DEFAULTS.policy,
+        top_k: int = DEFAULTS.top_k,
+        hysteresis: float = DEFAULTS.hysteresis,
         seed: int | None = None,
     ):
         if policy not in POLICIES:

@@ -28,6 +28,8 @@ from schemas.errors import TractionError
 from schemas.signing import verify
 from schemas.snapshot import Snapshot
 
+from .snapshot_source import DEFAULTS, SnapshotSource
+
 log = logging.getLogger("traction.adapter")
 
 _refusals: Counter[str] = Counter()
@@ -124,13 +126,13 @@ class SnapshotView:
         return (now if now is not None else time.time()) - self.generated_at.timestamp()
 
 
-class SnapshotReader:
+class SnapshotReader(SnapshotSource):
     """Last state of one snapshot file: a view, or the reason there is none."""
 
     def __init__(
         self,
         path: str | os.PathLike[str],
-        check_interval: float = 1.0,
+        check_interval: float = DEFAULTS.check_interval,
         key: bytes | None = None,
     ):
         self.path = Path(path)

@@ -5,9 +5,9 @@ The leader worker writes the snapshot to a Redis hash and rings a pub/sub channe
 also polls the hash's `content_hash` every `refresh_interval` seconds as a backstop (a
 missed message, a restarted Redis); it fetches the document only when that hash changed,
 validates it, checks its signature when `TRACTION_SNAPSHOT_KEY` is set, and swaps in a
-new view. The request path (`current()`) only reads the last good view: a slow, dead or
-poisoned Redis never delays or fails a request, it only lets the data age until the usual
-stale fallback (`max_age`, `stale_after`) applies.
+new view. As for HTTP (`PolledSource`), the request path (`current()`) only reads the last
+good view: a slow, dead or poisoned Redis never delays or fails a request, it only lets
+the data age until the usual stale fallback (`max_age`, `stale_after`) applies.
 
 Refused, and counted (`router_adapter.refusals()`), keeping the last good snapshot:
 unsigned or wrongly signed documents (with a key), and a replay of an older snapshot
@@ -20,21 +20,15 @@ URL carries one, is redacted from every log line and problem string.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
-from pydantic import ValidationError
-
 from schemas.fleet import RedisLocation
+from schemas.snapshot import Snapshot
 
-from .snapshot_file import (
-    SnapshotRefused,
-    SnapshotView,
-    count_refusal,
-    describe_invalid,
-    load_snapshot,
-)
+from .snapshot_file import SnapshotRefused
+from .snapshot_polled import PolledSource
+from .snapshot_source import DEFAULTS
 
 log = logging.getLogger("traction.adapter")
 
@@ -42,14 +36,16 @@ MAX_BACKOFF = 30.0  # seconds between reconnection attempts at most
 LISTEN_SLICE = 1.0  # seconds the thread blocks on the channel before checking for close()
 
 
-class RedisSnapshotSource:
-    """Same interface as `SnapshotReader` and `HttpSnapshotSource`: `current()`,
-    `location`, `loads`, `refused`, `wait_first()`, `close()`."""
+class RedisSnapshotSource(PolledSource):
+    """A `PolledSource` that subscribes to the fleet's channel and polls the hash:
+    `current()`, `location`, `loads`, `refused`, `wait_first()`, `close()`."""
+
+    invalid_verb = "holds"
 
     def __init__(
         self,
         location: str,
-        refresh_interval: float = 30.0,
+        refresh_interval: float = DEFAULTS.refresh_interval,
         timeout: float = 5.0,
         key: bytes | None = None,
     ):
@@ -60,39 +56,17 @@ class RedisSnapshotSource:
                 "a redis:// snapshot needs redis-py in LiteLLM's environment:"
                 " pip install 'traction[fleet]'"
             ) from None
+        super().__init__(refresh_interval, timeout, key)
         self.where = RedisLocation.parse(location)
         self.location = self.where.redacted
-        self.refresh_interval = refresh_interval
-        self.timeout = timeout
-        self.key = key
         try:  # a bad URL or option is a configuration error now, not an outage later
             self._client().connection_pool.make_connection()
         except (TypeError, ValueError) as exc:
             raise ValueError(f"snapshot {self.location}: {exc}") from None
-        self.loads = 0
         self.polls = 0
-        self.refused = 0
         self.connected = False
-        self._view: SnapshotView | None = None
-        self._problem: str | None = "missing"
         self._refused_hash: bytes | None = None
-        self._stop = threading.Event()
-        self._first = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="traction-snapshot-redis", daemon=True
-        )
-        self._thread.start()
-
-    def current(self) -> tuple[SnapshotView | None, str | None]:
-        """No I/O: the last good view, or why there is none."""
-        return self._view, (None if self._view else self._problem)
-
-    def wait_first(self, timeout: float) -> bool:
-        """For tests and start-up scripts: block until the first load attempt finished."""
-        return self._first.wait(timeout)
-
-    def close(self) -> None:
-        self._stop.set()
+        self._start("traction-snapshot-redis")
 
     # The background thread -----------------------------------------------------------
 
@@ -174,35 +148,16 @@ class RedisSnapshotSource:
         digest, data = client.hmget(self.where.snapshot_key, ["content_hash", "data"])
         if digest is None or data is None:
             return
-        try:
-            snapshot = load_snapshot(data, self.key)
-            if self._view is not None and not (
-                snapshot.version > self._view.version
-                or snapshot.generated_at > self._view.generated_at
-            ):
-                raise SnapshotRefused(
-                    "older",
-                    f"v{snapshot.version} generated {snapshot.generated_at.isoformat()} is not"
-                    f" newer than v{self._view.version} in use (a replay?)",
-                )
-        except SnapshotRefused as exc:
-            self._refused_hash = digest
-            self.refused += 1
-            count_refusal(self.location, exc, self._view)
-            if self._view is None:
-                self._problem = f"refused: {exc}"
-            return
-        except ValidationError as exc:
-            self._refused_hash = digest
-            if self._view is None:
-                self._problem = describe_invalid(exc)
-            log.warning(
-                "traction: %s holds an invalid snapshot (%s); keeping the last good one",
-                self.location,
-                describe_invalid(exc),
+        outcome = self._take(data)
+        self._refused_hash = None if outcome == "loaded" else digest
+
+    def _admit(self, snapshot: Snapshot) -> None:
+        """Refuse a replay: a snapshot older than the one in use."""
+        if self._view is not None and not (
+            snapshot.version > self._view.version or snapshot.generated_at > self._view.generated_at
+        ):
+            raise SnapshotRefused(
+                "older",
+                f"v{snapshot.version} generated {snapshot.generated_at.isoformat()} is not"
+                f" newer than v{self._view.version} in use (a replay?)",
             )
-            return
-        self._view = SnapshotView.from_snapshot(snapshot)
-        self._problem = None
-        self._refused_hash = None
-        self.loads += 1

@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from .ranking import DEFAULT_MAX_AGE, Ranker, stats
-from .snapshot_http import open_source
+from .snapshot_source import DEFAULTS
+from .transports import open_source
 
 log = logging.getLogger("traction.adapter")
 
@@ -224,14 +225,14 @@ def _install(router: Any, strategy: TractionStrategy) -> None:
 
 def register(
     router: Any,
-    snapshot: str | os.PathLike[str] = "traction-data/snapshot.json",
+    snapshot: str | os.PathLike[str] = DEFAULTS.snapshot,
     alias_map: Mapping[str, Any] | None = None,
-    max_age: float | None = DEFAULT_MAX_AGE,
-    check_interval: float = 1.0,
-    policy: str = "winner",
-    top_k: int = 3,
-    hysteresis: float = 0.0,
-    refresh_interval: float = 30.0,
+    max_age: float | None = DEFAULTS.max_age,
+    check_interval: float = DEFAULTS.check_interval,
+    policy: str = DEFAULTS.policy,
+    top_k: int = DEFAULTS.top_k,
+    hysteresis: float = DEFAULTS.hysteresis,
+    refresh_interval: float = DEFAULTS.refresh_interval,
     seed: int | None = None,
 ) -> TractionStrategy:
     """Install traction as `router`'s routing strategy and return it.
