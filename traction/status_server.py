@@ -25,8 +25,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,122 +33,12 @@ import duckdb
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-import store
 from schemas.config import TractionConfig
 
-from .analytics import VIEWS
 from .serve import Clock, Response, Route, SnapshotServer, _utcnow, parse_listen
+from .status import FAILED, SPARK_DAYS, Status, as_utc, empty, read_copy
 
 log = logging.getLogger("traction.status")
-
-FAILED = ("failed", "unreachable")
-MOVERS = 10
-SPARK_DAYS = 14
-RECENT_RUNS = 15
-
-
-@dataclass
-class SourceRow:
-    name: str
-    enabled: bool
-    interval: int
-    last_status: str | None = None
-    last_started: datetime | None = None
-    last_success: datetime | None = None
-    stored: int = 0
-    quarantined: int = 0
-    vintage: str | None = None
-    error: str | None = None
-
-
-@dataclass
-class Mover:
-    source: str
-    model_id: str
-    metric: str
-    growth_pct: float | None
-    series: list[tuple[date, float]]
-
-
-@dataclass
-class Board:
-    """What the analytics copy says, read once per copy."""
-
-    sources: list[SourceRow]
-    runs_total: dict[tuple[str, str], int] = field(default_factory=dict)  # (source, status)
-    stored_total: dict[str, int] = field(default_factory=dict)
-    quarantined_total: dict[str, int] = field(default_factory=dict)
-    recent_runs: list[dict[str, Any]] = field(default_factory=list)
-    movers: list[Mover] = field(default_factory=list)
-    copy_at: datetime | None = None
-    problem: str | None = None  # why there is no history to show
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.replace(tzinfo=timezone.utc)
-
-
-def read_board(config: TractionConfig, path: Path | None) -> Board:
-    """Read the run history and movers from the analytics copy at `path`."""
-    enabled = config.sources.enabled()
-    rows = {
-        name: SourceRow(name, name in enabled, getattr(config.sources, name).interval)
-        for name in type(config.sources).model_fields
-    }
-    board = Board(sources=list(rows.values()))
-    if path is None:
-        board.problem = "storage.analytics is empty: no analytics copy to read run history from"
-        return board
-    if not path.exists():
-        board.problem = f"no analytics copy yet at {path}: it appears after the first run"
-        return board
-    board.copy_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    with duckdb.connect(str(path), read_only=True) as con:
-        for source, status, runs, stored, quarantined in store.ingest_totals(con):
-            board.runs_total[(source, status)] = runs
-            board.stored_total[source] = board.stored_total.get(source, 0) + int(stored or 0)
-            board.quarantined_total[source] = board.quarantined_total.get(source, 0) + int(
-                quarantined or 0
-            )
-        for run in store.latest_ingest_runs(con):
-            row = rows.get(run["source"])
-            if row is None:  # a source this config no longer knows
-                continue
-            row.last_status, row.last_started = run["status"], _utc(run["started_at"])
-            row.stored, row.quarantined, row.vintage, row.error = (
-                run["records_stored"],
-                run["records_quarantined"],
-                run["vintage"],
-                run["error"],
-            )
-        for source, last in store.last_successes(con):
-            if source in rows:
-                rows[source].last_success = _utc(last)
-        board.recent_runs = store.recent_runs(con, RECENT_RUNS)
-        board.movers = _movers(con, config.scoring.metric_weights)
-    return board
-
-
-def _movers(con: duckdb.DuckDBPyConnection, weights: dict[str, float]) -> list[Mover]:
-    """The fastest-growing models, one line each, on the signals scoring actually weighs
-    (a cumulative counter such as `downloads_all_time` always grows, and says little)."""
-    daily = VIEWS["daily_signals"]
-    top = con.sql(f"WITH daily_signals AS ({daily}) {VIEWS['top_movers']}").fetchall()
-    movers: list[Mover] = []
-    seen: set[str] = set()
-    for source, model_id, metric, *_, growth in top:
-        if len(movers) == MOVERS:
-            break
-        if weights.get(f"{source}.{metric}", 0) <= 0 or model_id in seen:
-            continue
-        seen.add(model_id)
-        series = con.execute(
-            f"WITH daily_signals AS ({daily}) SELECT day, value FROM daily_signals"
-            " WHERE source = ? AND model_id = ? AND metric = ? ORDER BY day DESC LIMIT ?",
-            [source, model_id, metric, SPARK_DAYS],
-        ).fetchall()
-        movers.append(Mover(source, model_id, metric, growth, list(reversed(series))))
-    return movers
 
 
 class BoardCache:
@@ -161,9 +50,9 @@ class BoardCache:
         self.path = Path(analytics) if analytics else None
         self._lock = threading.Lock()
         self._key: tuple[int, int, int] | None = None
-        self._board: Board | None = None
+        self._board: Status | None = None
 
-    def current(self) -> Board:
+    def current(self) -> Status:
         with self._lock:
             key = None
             if self.path is not None:
@@ -174,13 +63,11 @@ class BoardCache:
                     key = None
             if self._board is None or key != self._key:
                 try:
-                    self._board = read_board(self.config, self.path)
+                    self._board = read_copy(self.config, self.path)
                 except duckdb.Error as exc:  # a copy being replaced, or damaged
                     log.warning("cannot read the analytics copy %s: %s", self.path, exc)
                     if self._board is None:
-                        board = read_board(self.config, None)
-                        board.problem = f"cannot read the analytics copy: {exc}"
-                        return board
+                        return empty(self.config, f"cannot read the analytics copy: {exc}")
                     return self._board
                 self._key = key
             return self._board
@@ -201,7 +88,12 @@ class _Collector:
         runs = CounterMetricFamily(
             "traction_runs", "Ingest runs by source and outcome", labels=["source", "status"]
         )
-        for (source, status), count in sorted(board.runs_total.items()):
+        counts = {
+            (row.name, status): count
+            for row in board.sources.values()
+            for status, count in row.runs.items()
+        }
+        for (source, status), count in sorted(counts.items()):
             runs.add_metric([source, status], count)
         yield runs
         failures = CounterMetricFamily(
@@ -223,11 +115,10 @@ class _Collector:
         enabled = GaugeMetricFamily(
             "traction_source_enabled", "1 when the source is scheduled", labels=["source"]
         )
-        for row in board.sources:
-            failed = sum(board.runs_total.get((row.name, s), 0) for s in FAILED)
-            failures.add_metric([row.name], failed)
-            stored.add_metric([row.name], board.stored_total.get(row.name, 0))
-            quarantined.add_metric([row.name], board.quarantined_total.get(row.name, 0))
+        for row in board.configured():
+            failures.add_metric([row.name], row.failures)
+            stored.add_metric([row.name], row.stored_total)
+            quarantined.add_metric([row.name], row.quarantined_total)
             enabled.add_metric([row.name], 1.0 if row.enabled else 0.0)
             if row.last_success is not None:
                 success_age.add_metric([row.name], (now - row.last_success).total_seconds())
@@ -379,7 +270,7 @@ def render_page(server: StatusServer) -> str:
         "<th>last run</th><th>status</th><th>last success</th><th class=num>stored</th>"
         "<th class=num>quarantined</th><th>vintage</th></tr>"
     )
-    for row in board.sources:
+    for row in board.configured():
         if not row.enabled:
             state = _badge("disabled", "off")
         elif row.last_success is None and row.last_status in FAILED:
@@ -395,15 +286,16 @@ def render_page(server: StatusServer) -> str:
             if row.last_status
             else ""
         )
-        error = f'<div class="err">{esc(row.error[:160])}</div>' if row.error else ""
+        run = row.last_run or {}
+        error = f'<div class="err">{esc(run["error"][:160])}</div>' if run.get("error") else ""
         parts.append(
             f'<tr data-source="{esc(row.name)}"><td><code>{esc(row.name)}</code>{error}</td>'
             f"<td>{state}</td><td>{row.interval // 60} min</td>"
             f"<td>{_ago(row.last_started, now) if row.last_started else '—'}</td><td>{status}</td>"
             f"<td>{_ago(row.last_success, now)}</td>"
-            f"<td class=num>{board.stored_total.get(row.name, 0):,}</td>"
-            f"<td class=num>{board.quarantined_total.get(row.name, 0):,}</td>"
-            f"<td>{esc(row.vintage or '')}</td></tr>"
+            f"<td class=num>{row.stored_total:,}</td>"
+            f"<td class=num>{row.quarantined_total:,}</td>"
+            f"<td>{esc(run.get('vintage') or '')}</td></tr>"
         )
     parts.append("</table>")
 
@@ -431,7 +323,7 @@ def render_page(server: StatusServer) -> str:
     for run in board.recent_runs:
         status = run["status"]
         parts.append(
-            f"<tr><td>{_ago(_utc(run['started_at']), now)}</td><td>{esc(run['kind'])}</td>"
+            f"<tr><td>{_ago(as_utc(run['started_at']), now)}</td><td>{esc(run['kind'])}</td>"
             f"<td>{esc(run['source'])}</td>"
             f"<td>{_badge(status, STATUS_CLASS.get(status, 'warn'))}</td>"
             f"<td class=num>{run['records_stored'] or 0:,}</td>"
