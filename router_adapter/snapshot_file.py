@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import threading
 import time
 from collections import Counter
@@ -25,6 +24,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from schemas.errors import TractionError
+from schemas.filewatch import FileWatch
 from schemas.signing import verify
 from schemas.snapshot import Snapshot
 
@@ -141,7 +141,7 @@ class SnapshotReader(SnapshotSource):
         self.key = key
         self.refused = 0
         self._lock = threading.Lock()
-        self._identity: tuple[int, int, int] | None = None
+        self._watch = FileWatch(self.path)
         self._checked_at = float("-inf")
         self._view: SnapshotView | None = None
         self._problem: str | None = "missing"
@@ -159,19 +159,15 @@ class SnapshotReader(SnapshotSource):
             if now - self._checked_at < self.check_interval:
                 return
             self._checked_at = now
-            try:
-                st = os.stat(self.path)
-            except OSError:
-                self._identity, self._view, self._problem = None, None, "missing"
+            changed = self._watch.changed()
+            if not self._watch.present:
+                self._view, self._problem = None, "missing"
                 return
-            if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the request
-                self._identity, self._view = None, None
-                self._problem = "unreadable: not a regular file"
+            if not self._watch.regular:  # a FIFO or a device would block the request
+                self._view, self._problem = None, "unreadable: not a regular file"
                 return
-            identity = (st.st_mtime_ns, st.st_size, st.st_ino)
-            if identity == self._identity:
+            if not changed:
                 return
-            self._identity = identity
             self.loads += 1
             try:
                 data = self.path.read_bytes()

@@ -680,3 +680,20 @@ def test_serving_needs_no_litellm() -> None:
     code = "import traction.serve, sys; print('litellm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_file_watch_says_when_a_file_appears_changes_goes_or_is_forgotten(tmp_path):
+    from schemas.filewatch import FileWatch
+
+    path = tmp_path / "f"
+    watch = FileWatch(path)
+    assert not watch.changed() and not watch.present
+    path.write_text("one")
+    assert watch.changed() and watch.regular
+    assert not watch.changed()
+    path.write_text("three")
+    assert watch.changed()
+    watch.forget()
+    assert watch.changed() and not watch.changed()
+    path.unlink()
+    assert watch.changed() and watch.identity is None

@@ -72,7 +72,6 @@ import logging
 import os
 import signal
 import socket
-import stat
 import sys
 import threading
 from collections.abc import Callable
@@ -86,6 +85,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import ValidationError
 
 from schemas.errors import TractionError
+from schemas.filewatch import FileWatch
 from schemas.snapshot import ModelScore, SignalComponent, Snapshot
 
 log = logging.getLogger("traction.serve")
@@ -155,7 +155,7 @@ class SnapshotFile:
         self.path = Path(path)
         self.loads = 0
         self._lock = threading.Lock()
-        self._identity: tuple[int, int, int] | None = None
+        self._watch = FileWatch(self.path)
         self._good: LoadedSnapshot | None = None
         self._problem: str | None = "missing"
 
@@ -166,22 +166,20 @@ class SnapshotFile:
         one of them do the re-read.
         """
         with self._lock:
-            try:
-                st = os.stat(self.path)
-            except OSError:
-                if self._identity is not None or self._good is not None:
+            was_file = self._watch.identity is not None
+            changed = self._watch.changed()
+            if not self._watch.present:
+                if was_file or self._good is not None:
                     log.warning("snapshot %s is gone; serving none until republished", self.path)
-                self._identity, self._good, self._problem = None, None, "missing"
+                self._good, self._problem = None, "missing"
                 return None, self._problem
-            if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the read
+            if not self._watch.regular:  # a FIFO or a device would block the read
                 problem = "unreadable: not a regular file"
                 if self._problem != problem:
                     log.warning("snapshot %s is not a regular file; serving none", self.path)
-                self._identity, self._good, self._problem = None, None, problem
+                self._good, self._problem = None, problem
                 return None, self._problem
-            identity = (st.st_mtime_ns, st.st_size, st.st_ino)
-            if identity != self._identity:
-                self._identity = identity
+            if changed:
                 self._load()
             return self._good, self._problem
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -34,6 +33,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from schemas.config import TractionConfig
+from schemas.filewatch import FileWatch
 
 from .serve import Clock, Response, Route, SnapshotServer, _utcnow, parse_listen
 from .status import FAILED, SPARK_DAYS, Status, as_utc, empty, read_copy
@@ -49,27 +49,22 @@ class BoardCache:
         analytics = config.storage.analytics
         self.path = Path(analytics) if analytics else None
         self._lock = threading.Lock()
-        self._key: tuple[int, int, int] | None = None
+        self._watch = FileWatch(self.path) if self.path is not None else None
         self._board: Status | None = None
 
     def current(self) -> Status:
         with self._lock:
-            key = None
-            if self.path is not None:
-                try:
-                    st = os.stat(self.path)
-                    key = (st.st_mtime_ns, st.st_size, st.st_ino)
-                except OSError:
-                    key = None
-            if self._board is None or key != self._key:
+            changed = self._watch.changed() if self._watch is not None else False
+            if self._board is None or changed:
                 try:
                     self._board = read_copy(self.config, self.path)
                 except duckdb.Error as exc:  # a copy being replaced, or damaged
                     log.warning("cannot read the analytics copy %s: %s", self.path, exc)
+                    if self._watch is not None:
+                        self._watch.forget()
                     if self._board is None:
                         return empty(self.config, f"cannot read the analytics copy: {exc}")
                     return self._board
-                self._key = key
             return self._board
 
 
