@@ -133,3 +133,53 @@ def test_committed_json_schema_file_is_current():
     assert json.loads(committed.read_text()) == json_schema(), (
         "regenerate: traction schema > schemas/snapshot.schema.json"
     )
+
+
+def test_publishes_are_coalesced_by_min_publish_interval(tmp_path, config):
+    """At the default interval a second cycle with new facts minutes after a publish waits;
+    the first cycle past the interval publishes them even with nothing new upstream, and
+    `publish_deferred` (the daemon's job) publishes them without ingesting."""
+    from traction.pipeline import publish_deferred
+
+    config = config.model_copy(deep=True)
+    config.scoring.min_publish_interval = 900  # the default; the test helpers set 0
+    assert type(config.scoring)().min_publish_interval == 900
+    start = NOW - timedelta(hours=1)
+    with Upstream() as up:
+        config.sources.openrouter.base_url = f"{up.url}/api/v1"
+        config.sources.huggingface.base_url = up.url
+        up.set_day(0)
+        first = run_cycle(config, now=start)
+        assert first.published and first.snapshot.version == 1
+        up.set_day(1)  # new facts five minutes later: stored, publish deferred
+        second = run_cycle(config, now=start + timedelta(minutes=5))
+        assert any(o.stored for o in second.outcomes)
+        assert not second.published and second.current_version == 1
+        assert second.deferred_until == start + timedelta(seconds=900)
+        early = publish_deferred(config, now=start + timedelta(minutes=10))
+        assert not early.published and early.deferred_until == second.deferred_until
+        # upstream unchanged, but the stored facts are due once the interval has passed
+        third = run_cycle(config, now=start + timedelta(minutes=16))
+        assert not any(o.stored for o in third.outcomes)
+        assert third.published and third.snapshot.version == 2
+        up.set_day(2)
+        run_cycle(config, now=start + timedelta(minutes=20))  # deferred again
+        job = publish_deferred(config, now=start + timedelta(minutes=32))
+        assert job.published and job.snapshot.version == 3
+    with store.connect(config.storage.database, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 3
+
+
+def test_half_used_freshness_publishes_despite_min_publish_interval(tmp_path, config):
+    config = config.model_copy(deep=True)
+    config.scoring.min_publish_interval = 3 * 3600
+    config.scoring.stale_after = 3600  # half of it used after 30 minutes
+    start = NOW - timedelta(hours=2)
+    with Upstream() as up:
+        config.sources.openrouter.base_url = f"{up.url}/api/v1"
+        config.sources.huggingface.base_url = up.url
+        up.set_day(0)
+        assert run_cycle(config, now=start).published
+        up.set_day(1)
+        assert run_cycle(config, now=start + timedelta(minutes=10)).deferred_until
+        assert run_cycle(config, now=start + timedelta(minutes=31)).published
