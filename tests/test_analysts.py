@@ -125,8 +125,10 @@ def test_vacuum_thins_old_snapshots_to_one_per_day_with_their_scores(week):
                 [version, f"old{version}", when, when, body],
             )
             con.execute(
-                "INSERT INTO scores VALUES (?, ?, 'x/old', 1, 1.0, 'normal', 'stable', '{}')",
-                [f"old{version}", when],
+                "INSERT INTO scores (run_id, version, computed_at, model_key, rank, score,"
+                " confidence, trend, components)"
+                " VALUES (?, ?, ?, 'x/old', 1, 1.0, 'normal', 'stable', '{}')",
+                [f"old{version}", version, when],
             )
     out = traction("vacuum", config=path)
     assert out.returncode == 0, out.stderr

@@ -40,13 +40,19 @@ VIEWS = {
               FROM observations GROUP BY ALL)
         WINDOW w AS (PARTITION BY source, model_id, metric ORDER BY day)
     """,
+    # `scores` holds a model's row when its score changed: a model's score in the newest
+    # snapshot is its row of the greatest version up to it, for every model it lists.
     "latest_scores": """
+        WITH latest AS (SELECT version, body FROM snapshot_documents
+                        ORDER BY version DESC LIMIT 1),
+             listed AS (SELECT unnest(json_extract_string(body, '$.models[*].key')) AS model_key
+                        FROM latest)
         SELECT s.model_key, s.rank, s.score, s.confidence, s.trend, s.computed_at,
-               CAST(s.components ->> '$.momentum_score' AS DOUBLE) AS momentum_score,
-               CAST(s.components ->> '$.cost_points' AS DOUBLE) AS cost_points,
-               CAST(s.components ->> '$.blended_usd_per_mtok' AS DOUBLE) AS blended_usd_per_mtok
-        FROM scores s
-        WHERE s.run_id = (SELECT run_id FROM snapshot_documents ORDER BY version DESC LIMIT 1)
+               s.momentum_score, s.cost_points, s.blended_usd_per_mtok
+        FROM listed JOIN (
+            SELECT * FROM scores WHERE version <= (SELECT version FROM latest)
+            QUALIFY row_number() OVER (PARTITION BY model_key ORDER BY version DESC) = 1
+        ) s USING (model_key)
         ORDER BY s.rank
     """,
     "top_movers": """
