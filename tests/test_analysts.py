@@ -181,7 +181,12 @@ def test_a_refresh_appends_the_new_runs_rows_instead_of_rewriting_the_copy(tmp_p
         with duckdb.connect(str(target), read_only=True) as reader:
             assert reader.execute("SELECT count(*) FROM observations").fetchone()[0] == 1001000
         con.execute("DELETE FROM observations WHERE run_id = 'r-new'")  # retention deletes
+        con.execute(  # a price change re-derived after a back-fill keeps its earlier run
+            "INSERT INTO price_changes (source, model_id, provider, changed_at, run_id)"
+            " VALUES ('openrouter', 'org/m1', '', TIMESTAMP '2026-01-02', 'r-old')"
+        )
         refresh(con, target)
         refresh(con, target)
     with duckdb.connect(str(target), read_only=True) as reader:
         assert reader.execute("SELECT count(*) FROM observations").fetchone()[0] == 1000000
+        assert reader.execute("SELECT count(*) FROM price_changes").fetchone()[0] == 1

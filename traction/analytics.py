@@ -6,9 +6,9 @@ open the worker's database. The copy lives in two files next to `analytics.duckd
 link to the one last completed. A refresh brings the other file up to date and then swaps the link
 atomically: a reader opens the old copy or the new one, never one being written, and one
 that has a copy open keeps reading it undisturbed. Bringing a file up to date appends
-only the rows added since it was last refreshed (new runs' observations, prices, scores,
-quarantined records and price changes; new snapshot documents), rewrites the small
-tables (runs, catalog, listings, presence), and rewrites a table whose rows were deleted
+only the rows added since it was last refreshed (new runs' observations, prices, scores
+and quarantined records; new snapshot documents), rewrites the small tables (runs,
+catalog, price changes, listings, presence), and rewrites a table whose rows were deleted
 or replaced (retention); it falls back to a full copy when the file is missing, was
 written by another schema version, or is still held open by a reader.
 """
@@ -94,8 +94,9 @@ VIEWS = {
 
 
 # Tables appended to by run: a refresh adds the rows of runs the copy does not have yet.
-BY_RUN = ["observations", "prices", "scores", "quarantine", "price_changes"]
-# Small, or updated in place: rewritten at every refresh.
+BY_RUN = ["observations", "prices", "scores", "quarantine"]
+# Small, or updated in place: rewritten at every refresh. (`price_changes` is re-derived
+# after a back-filled price, its rows keeping their earlier runs: not appendable by run.)
 REWRITTEN = [t for t in TABLES if t not in BY_RUN]
 META = "_traction_refresh"  # the worker's schema version the copy was made for
 
