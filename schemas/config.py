@@ -250,6 +250,12 @@ class ScoringConfig(_Section):
     stale_after: int = Field(
         default=6 * 3600, ge=60, description="seconds a snapshot stays fresh after it is generated"
     )
+    min_publish_interval: int = Field(
+        default=900,
+        ge=0,
+        description="seconds: new facts wait until the current snapshot is this old before"
+        " they are published (coalesced); 0 publishes whenever there is something new",
+    )
     source_max_age: int = Field(
         default=48 * 3600, ge=60, description="seconds after which a source counts as stale"
     )

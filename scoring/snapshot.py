@@ -240,9 +240,10 @@ def publish(
             data.decode(),
         )
         models = checked.models
-        store.record_scores(
+        store.record_scores(  # only the models whose score changed since their last row
             con,
             run_id,
+            checked.version,
             checked.generated_at,
             keys=[m.key for m in models],
             ranks=[m.rank for m in models],

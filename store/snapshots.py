@@ -1,5 +1,6 @@
-"""Published snapshots: `snapshots` (each document as published) and `scores` (its
-models, one row each)."""
+"""Published snapshots: `snapshots` (each document as published) and `scores` (a model's
+row each time its rank, score, confidence or trend changed; its score at a snapshot is its
+latest row at or before it)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,14 @@ def thin_snapshots(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
             "DELETE FROM snapshots s WHERE s.generated_at < ? AND s.version <"
             " (SELECT max(i.version) FROM snapshots i"
             "  WHERE i.generated_at::DATE = s.generated_at::DATE)",
-            "DELETE FROM scores WHERE computed_at < ?"
-            " AND run_id NOT IN (SELECT run_id FROM snapshots)",
+            # A row is stored when the model's score changed, and stands for every later
+            # snapshot until its next row: it goes only once no kept snapshot falls in
+            # that span (its own snapshot thinned, superseded before the day's last).
+            "DELETE FROM scores s WHERE s.computed_at < ?"
+            " AND s.run_id NOT IN (SELECT run_id FROM snapshots)"
+            " AND NOT EXISTS (SELECT 1 FROM snapshots p WHERE p.version >= s.version"
+            "  AND p.version < coalesce((SELECT min(n.version) FROM scores n"
+            "   WHERE n.model_key = s.model_key AND n.version > s.version), 2147483647))",
         ],
         utcnow() - timedelta(days=older_than_days),
     )
@@ -114,9 +121,19 @@ def record_snapshot(
     )
 
 
+SCORE_TERMS = (
+    "momentum_score",
+    "cost_points",
+    "blended_usd_per_mtok",
+    "agreement",
+    "confidence_weight",
+)
+
+
 def record_scores(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
+    version: int,
     computed_at: datetime,
     keys: list[str],
     ranks: list[int],
@@ -124,26 +141,53 @@ def record_scores(
     confidences: list[str],
     trends: list[str],
     components: list[str],
-) -> None:
-    """A snapshot's models, one row each. One statement, a list per column: binding 8
-    parameters a row costs seconds at 20k."""
-    con.execute(
-        "INSERT INTO scores SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::INTEGER[]),"
-        " unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
-        " unnest(?::VARCHAR[])::JSON",
-        [run_id, naive_utc(computed_at), keys, ranks, scores, confidences, trends, components],
-    )
+) -> int:
+    """A snapshot's models whose rank, score, confidence or trend changed since the model's
+    previous stored row (its greatest `version`), one row each, the scalar terms typed;
+    returns how many. One statement, a list per column: binding 8 parameters a row
+    costs seconds at 20k."""
+    terms = ", ".join(f"TRY_CAST(n.components ->> '$.{term}' AS DOUBLE)" for term in SCORE_TERMS)
+    inserted = con.execute(
+        "INSERT INTO scores (run_id, version, computed_at, model_key, rank, score,"
+        f" confidence, trend, components, {', '.join(SCORE_TERMS)})"
+        f" SELECT n.run_id, n.version, n.computed_at, n.model_key, n.rank, n.score, n.confidence,"
+        f" n.trend, n.components, {terms} FROM ("
+        "  SELECT ? AS run_id, ?::INTEGER AS version, ?::TIMESTAMP AS computed_at,"
+        "   unnest(?::VARCHAR[]) AS model_key, unnest(?::INTEGER[]) AS rank,"
+        "   unnest(?::DOUBLE[]) AS score, unnest(?::VARCHAR[]) AS confidence,"
+        "   unnest(?::VARCHAR[]) AS trend, unnest(?::VARCHAR[])::JSON AS components) n"
+        " LEFT JOIN (SELECT model_key, rank, score, confidence, trend FROM scores"
+        "  QUALIFY row_number() OVER (PARTITION BY model_key"
+        "   ORDER BY version DESC NULLS LAST, computed_at DESC) = 1) p"
+        "  ON p.model_key = n.model_key"
+        " WHERE p.model_key IS NULL OR p.rank <> n.rank OR p.score <> n.score"
+        "  OR p.confidence <> n.confidence OR p.trend <> n.trend",
+        [
+            run_id,
+            version,
+            naive_utc(computed_at),
+            keys,
+            ranks,
+            scores,
+            confidences,
+            trends,
+            components,
+        ],
+    ).fetchone()
+    return inserted[0] if inserted else 0
 
 
 def top_ranked_openrouter_ids(con: duckdb.DuckDBPyConnection, limit: int) -> list[str]:
     """The OpenRouter ids (variants left out) of the newest snapshot's best-ranked models,
-    best first."""
+    best first. Read from the snapshot: `scores` holds only the rows that changed."""
     found = rows(
         con,
-        "SELECT c.model_id FROM scores s"
+        "WITH latest AS (SELECT body FROM snapshots ORDER BY version DESC LIMIT 1),"
+        " s AS (SELECT m ->> 'key' AS model_key, (m ->> 'rank')::INTEGER AS rank"
+        "  FROM (SELECT unnest(json_extract(body, '$.models[*]')) AS m FROM latest))"
+        " SELECT c.model_id FROM s"
         " JOIN catalog c ON c.source = 'openrouter' AND c.model_id NOT LIKE '%:%'"
         "  AND s.model_key = lower(coalesce(c.hugging_face_id, c.model_id))"
-        " WHERE s.run_id = (SELECT run_id FROM snapshots ORDER BY version DESC LIMIT 1)"
         " ORDER BY s.rank LIMIT ?",
         [limit],
     )

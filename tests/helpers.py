@@ -44,6 +44,8 @@ def loopback_config(
             "wzrd": {"enabled": False, "base_url": url, "timeout": 5},
         },
         "retry": {"attempts": 2, "backoff_initial": 0.01, "backoff_max": 0.05, "run_budget": 20},
+        # tests run cycles seconds apart and expect each with news to publish
+        "scoring": {"min_publish_interval": 0},
     }
     for name, overrides in sources.items():
         data["sources"][name].update(overrides)
@@ -256,6 +258,9 @@ timeout = 5
 attempts = 2
 backoff_initial = 0.01
 backoff_max = 0.05
+
+[scoring]
+min_publish_interval = 0  # cycles seconds apart: each with news publishes
 """
     )
     # Any source not pointed at loopback above is switched off: tests never leave 127.0.0.1.
@@ -393,6 +398,9 @@ timeout = 5
 attempts = 2
 backoff_initial = 0.01
 backoff_max = 0.05
+
+[scoring]
+min_publish_interval = 0  # cycles seconds apart: each with news publishes
 """
     for name in SOURCE_TYPES:
         if f"[sources.{name}]" not in text:

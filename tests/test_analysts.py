@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -125,8 +126,10 @@ def test_vacuum_thins_old_snapshots_to_one_per_day_with_their_scores(week):
                 [version, f"old{version}", when, when, body],
             )
             con.execute(
-                "INSERT INTO scores VALUES (?, ?, 'x/old', 1, 1.0, 'normal', 'stable', '{}')",
-                [f"old{version}", when],
+                "INSERT INTO scores (run_id, version, computed_at, model_key, rank, score,"
+                " confidence, trend, components)"
+                " VALUES (?, ?, ?, 'x/old', 1, 1.0, 'normal', 'stable', '{}')",
+                [f"old{version}", version, when],
             )
     out = traction("vacuum", config=path)
     assert out.returncode == 0, out.stderr
@@ -137,3 +140,53 @@ def test_vacuum_thins_old_snapshots_to_one_per_day_with_their_scores(week):
         left = store.scalar(con, "SELECT count(*) FROM snapshots WHERE version > 0")
     assert kept == [(-1,)] and scores == [("old-1",)]  # the day's last, with its scores
     assert left == recent  # the recent, hourly history is untouched
+
+
+def _written() -> int:
+    """Bytes this process has passed to write() so far (Linux)."""
+    with open("/proc/self/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("wchar"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="counts bytes through /proc")
+def test_a_refresh_appends_the_new_runs_rows_instead_of_rewriting_the_copy(tmp_path, config):
+    """Once both files of the copy exist, a refresh after one new run writes its rows and
+    the small tables, not the whole history; readers always open a complete copy."""
+    from traction.analytics import refresh
+
+    target = config.storage.analytics
+    with store.connect(config.storage.database) as con:
+        con.execute(  # a large history: a million observations
+            "INSERT INTO observations SELECT 'huggingface', 'org/m' || (i % 1000), 'downloads',"
+            " hash(i) % 1000003, TIMESTAMP '2026-01-01' + to_minutes(i // 1000), 'r-old'"
+            " FROM range(1000000) t(i)"
+        )
+        before = _written()
+        refresh(con, target)
+        full = _written() - before
+        first = os.readlink(target)
+        refresh(con, target)  # the second file of the pair, made whole once
+        assert os.readlink(target) != first
+        with duckdb.connect(str(target), read_only=True) as reader:  # held across a refresh
+            con.execute(
+                "INSERT INTO observations SELECT 'huggingface', 'org/m' || i, 'downloads', 1,"
+                " TIMESTAMP '2027-01-01', 'r-new' FROM range(1000) t(i)"
+            )
+            before = _written()
+            refresh(con, target)
+            appended = _written() - before
+            assert reader.execute("SELECT count(*) FROM observations").fetchone()[0] == 1000000
+        assert os.readlink(target) == first
+        assert appended * 5 < full, (appended, full)
+        with duckdb.connect(str(target), read_only=True) as reader:
+            assert reader.execute("SELECT count(*) FROM observations").fetchone()[0] == 1001000
+        con.execute("DELETE FROM observations WHERE run_id = 'r-new'")  # retention deletes
+        con.execute(  # a price change re-derived after a back-fill keeps its earlier run
+            "INSERT INTO price_changes (source, model_id, provider, changed_at, run_id)"
+            " VALUES ('openrouter', 'org/m1', '', TIMESTAMP '2026-01-02', 'r-old')"
+        )
+        refresh(con, target)
+        refresh(con, target)
+    with duckdb.connect(str(target), read_only=True) as reader:
+        assert reader.execute("SELECT count(*) FROM observations").fetchone()[0] == 1000000
+        assert reader.execute("SELECT count(*) FROM price_changes").fetchone()[0] == 1

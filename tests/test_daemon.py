@@ -100,3 +100,40 @@ def test_run_once_is_idempotent_and_reports_partial_failure(tmp_path):
         partial = traction("run", "--once", config=config)
     assert partial.returncode == 3, partial.stderr
     assert "published snapshot v2" in partial.stdout and "huggingface: failed" in partial.stderr
+
+
+def test_a_deferred_publish_books_a_publish_job_at_the_end_of_the_interval(tmp_path, monkeypatch):
+    """A cycle whose publish was coalesced leaves a one-off job that publishes the stored
+    facts when `scoring.min_publish_interval` ends, even if no source runs before then."""
+    from datetime import datetime, timedelta, timezone
+
+    from traction import daemon
+    from traction.pipeline import CycleReport
+
+    from helpers import loopback_config
+
+    until = datetime.now(timezone.utc) + timedelta(minutes=15)
+    monkeypatch.setattr(
+        daemon, "run_cycle", lambda *a, **k: CycleReport(current_version=1, deferred_until=until)
+    )
+    booked: list[dict] = []
+
+    class Scheduler:
+        def add_job(self, func, trigger, **kw):
+            booked.append({"func": func, "trigger": trigger, **kw})
+
+    config = loopback_config(tmp_path)
+    daemon.cycle_job(config, "huggingface", None, Scheduler())
+    daemon.cycle_job(config, "github", None, Scheduler())  # one job, replaced: not two
+    assert [(b["func"], b["trigger"], b["id"]) for b in booked] == [
+        (daemon.publish_job, "date", "deferred-publish")
+    ] * 2
+    assert all(b["replace_existing"] and b["run_date"] > until for b in booked)
+    published: list[object] = []
+    monkeypatch.setattr(
+        daemon,
+        "publish_deferred",
+        lambda config, fleet=None: published.append(config) or CycleReport(),
+    )
+    daemon.publish_job(config)
+    assert published == [config]

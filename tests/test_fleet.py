@@ -183,9 +183,8 @@ def worker_config(tmp_path: Path, upstream: str, redis: RedisServer, worker_id: 
         "[sources.openrouter_rankings]\n", "[sources.openrouter_rankings]\nenabled = false\n"
     )
     text = text.replace('analytics = "', 'analytics = ""\n# analytics copy off: "', 1)
+    text = text.replace("[scoring]\n", '[scoring]\npolicy = "cost"\n', 1)
     text += f"""
-[scoring]
-policy = "cost"
 
 [fleet]
 redis_url = "{redis.url}"

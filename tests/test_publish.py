@@ -45,9 +45,8 @@ def test_published_snapshot_is_valid_and_recorded(seeded):
     with store.connect(seeded.storage.database, read_only=True) as con:
         versions = con.execute("SELECT version FROM snapshots ORDER BY 1").fetchall()
         body = con.execute("SELECT body FROM snapshots WHERE version = 3").fetchone()[0]
-        scored = con.execute(
-            "SELECT count(*) FROM scores s JOIN snapshots p ON s.run_id = p.run_id"
-            " WHERE p.version = 3"
+        scored = con.execute(  # a row per change: each model's latest up to v3 stands
+            "SELECT count(DISTINCT model_key) FROM scores WHERE version <= 3"
         ).fetchone()[0]
     assert versions == [(1,), (2,), (3,)]
     assert json.loads(body) == json.loads(path.read_bytes())  # the history holds the same bytes
@@ -133,3 +132,95 @@ def test_committed_json_schema_file_is_current():
     assert json.loads(committed.read_text()) == json_schema(), (
         "regenerate: traction schema > schemas/snapshot.schema.json"
     )
+
+
+def test_publishes_are_coalesced_by_min_publish_interval(tmp_path, config):
+    """At the default interval a second cycle with new facts minutes after a publish waits;
+    the first cycle past the interval publishes them even with nothing new upstream, and
+    `publish_deferred` (the daemon's job) publishes them without ingesting."""
+    from traction.pipeline import publish_deferred
+
+    config = config.model_copy(deep=True)
+    config.scoring.min_publish_interval = 900  # the default; the test helpers set 0
+    assert type(config.scoring)().min_publish_interval == 900
+    start = NOW - timedelta(hours=1)
+    with Upstream() as up:
+        config.sources.openrouter.base_url = f"{up.url}/api/v1"
+        config.sources.huggingface.base_url = up.url
+        up.set_day(0)
+        first = run_cycle(config, now=start)
+        assert first.published and first.snapshot.version == 1
+        up.set_day(1)  # new facts five minutes later: stored, publish deferred
+        second = run_cycle(config, now=start + timedelta(minutes=5))
+        assert any(o.stored for o in second.outcomes)
+        assert not second.published and second.current_version == 1
+        assert second.deferred_until == start + timedelta(seconds=900)
+        early = publish_deferred(config, now=start + timedelta(minutes=10))
+        assert not early.published and early.deferred_until == second.deferred_until
+        # upstream unchanged, but the stored facts are due once the interval has passed
+        third = run_cycle(config, now=start + timedelta(minutes=16))
+        assert not any(o.stored for o in third.outcomes)
+        assert third.published and third.snapshot.version == 2
+        up.set_day(2)
+        run_cycle(config, now=start + timedelta(minutes=20))  # deferred again
+        job = publish_deferred(config, now=start + timedelta(minutes=32))
+        assert job.published and job.snapshot.version == 3
+    with store.connect(config.storage.database, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 3
+
+
+def test_half_used_freshness_publishes_despite_min_publish_interval(tmp_path, config):
+    config = config.model_copy(deep=True)
+    config.scoring.min_publish_interval = 3 * 3600
+    config.scoring.stale_after = 3600  # half of it used after 30 minutes
+    start = NOW - timedelta(hours=2)
+    with Upstream() as up:
+        config.sources.openrouter.base_url = f"{up.url}/api/v1"
+        config.sources.huggingface.base_url = up.url
+        up.set_day(0)
+        assert run_cycle(config, now=start).published
+        up.set_day(1)
+        assert run_cycle(config, now=start + timedelta(minutes=10)).deferred_until
+        assert run_cycle(config, now=start + timedelta(minutes=31)).published
+
+
+def test_scores_are_stored_only_when_they_change(seeded):
+    """Two more publishes of an unchanged history store each model's score row once: a
+    row is added only when a model's rank, score, confidence or trend changes, with the
+    scalar terms typed; the newest snapshot's scores read back whole (`latest_scores`).
+    (Priced by cost: a momentum score decays with its signals' age, minute by minute.)"""
+    from traction.analytics import refresh
+    from traction.pipeline import CycleReport, score_and_publish
+
+    seeded.scoring.policy = "cost"
+    with store.connect(seeded.storage.database) as con:
+        report = CycleReport()
+        score_and_publish(con, seeded, NOW, report)  # the switch to cost stores new scores
+        assert report.published, report.refused
+        before = store.scalar(con, "SELECT count(*) FROM scores")
+        reports = []
+        for minutes in (1, 30):
+            report = CycleReport()
+            score_and_publish(con, seeded, NOW + timedelta(minutes=minutes), report)
+            assert report.published, report.refused
+            reports.append(report)
+        after = store.scalar(con, "SELECT count(*) FROM scores")
+        per_model = store.scalar(
+            con, "SELECT max(n) FROM (SELECT count(*) AS n FROM scores GROUP BY model_key)"
+        )
+        typed = store.rows(
+            con,
+            "SELECT momentum_score, cost_points, components ->> '$.momentum_score'"
+            " FROM scores WHERE model_key = 'qwen/qwen3.5-9b' ORDER BY computed_at DESC LIMIT 1",
+        )
+        refresh(con, seeded.storage.analytics)
+    first, second = (r.snapshot for r in reports)
+    assert [(m.key, m.rank, m.score) for m in first.models] == [
+        (m.key, m.rank, m.score) for m in second.models
+    ]
+    assert after == before  # the seeded history's rows still stand for both publishes
+    assert per_model <= 4  # one per seeded day and the switch at most, never one per publish
+    assert typed[0][0] == float(typed[0][2]) and typed[0][1] is not None
+    with store.connect(seeded.storage.analytics, read_only=True) as con:
+        latest = con.execute("SELECT model_key, rank, score FROM latest_scores").fetchall()
+    assert latest == [(m.key, m.rank, float(m.score)) for m in second.models]

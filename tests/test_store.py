@@ -138,3 +138,27 @@ def test_a_database_written_before_the_move_opens_in_place_with_its_history(tmp_
         store.finish_run(con, run_id, "ok", stored=1)
         assert store.scalar(con, "SELECT count(*) FROM runs") == 3
         assert store.last_snapshot_version(con) == 1
+
+
+def test_scores_of_an_older_database_gain_their_version_and_typed_terms(tmp_path):
+    """Migration 006 in place: each stored score row is tied to its snapshot's version and
+    its scalar terms are read out of `components`; the next publish stores a model's row
+    only if its score changed since that row."""
+    database = tmp_path / "traction.duckdb"
+    written_before_the_move(database)
+    terms = '{"momentum_score": 0.7, "cost_points": 1.5, "blended_usd_per_mtok": null}'
+    raw = duckdb.connect(str(database))
+    raw.execute("UPDATE scores SET components = ?", [terms])
+    raw.close()
+    with store.connect(database) as con:
+        row = store.rows(
+            con,
+            "SELECT version, momentum_score, cost_points, blended_usd_per_mtok, agreement"
+            " FROM scores WHERE model_key = 'org/model-a'",
+        )
+        assert row == [(1, 0.7, 1.5, None, None)]
+        later = T0 + timedelta(hours=1)
+        same = [["org/model-a"], [1], [0.9], ["high"], ["rising"], [terms]]
+        assert store.record_scores(con, "r-2", 2, later, *same) == 0
+        moved = [["org/model-a", "org/b"], [2, 1], [0.9, 1.0], ["high"] * 2, ["rising"] * 2]
+        assert store.record_scores(con, "r-3", 3, later, *moved, [terms] * 2) == 2

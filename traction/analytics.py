@@ -1,19 +1,30 @@
 """The analysts' database: a read-only copy refreshed after each run, with documented views.
 
 DuckDB allows one writing process and no other process beside it, so analysts never
-open the worker's database. After each cycle the worker writes a fresh copy next to a
-temp name and renames it over `analytics.duckdb`: a reader sees the old copy or the new
-one, and one that has the old file open keeps reading it undisturbed.
+open the worker's database. The copy lives in two files next to `analytics.duckdb`
+(`analytics.a.duckdb` and `analytics.b.duckdb`), and `analytics.duckdb` is a symbolic
+link to the one last completed. A refresh brings the other file up to date and then swaps the link
+atomically: a reader opens the old copy or the new one, never one being written, and one
+that has a copy open keeps reading it undisturbed. Bringing a file up to date appends
+only the rows added since it was last refreshed (new runs' observations, prices, scores
+and quarantined records; new snapshot documents), rewrites the small tables (runs,
+catalog, price changes, listings, presence), and rewrites a table whose rows were deleted
+or replaced (retention); it falls back to a full copy when the file is missing, was
+written by another schema version, or is still held open by a reader.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from pathlib import Path
 
 import duckdb
 
 import store
+
+log = logging.getLogger("traction.analytics")
 
 # Copied as they are; the raw archive stays behind (large, and not analysis material).
 # `presence` is a view over prices and listings in the worker's database, copied as a table.
@@ -40,13 +51,19 @@ VIEWS = {
               FROM observations GROUP BY ALL)
         WINDOW w AS (PARTITION BY source, model_id, metric ORDER BY day)
     """,
+    # `scores` holds a model's row when its score changed: a model's score in the newest
+    # snapshot is its row of the greatest version up to it, for every model it lists.
     "latest_scores": """
+        WITH latest AS (SELECT version, body FROM snapshot_documents
+                        ORDER BY version DESC LIMIT 1),
+             listed AS (SELECT unnest(json_extract_string(body, '$.models[*].key')) AS model_key
+                        FROM latest)
         SELECT s.model_key, s.rank, s.score, s.confidence, s.trend, s.computed_at,
-               CAST(s.components ->> '$.momentum_score' AS DOUBLE) AS momentum_score,
-               CAST(s.components ->> '$.cost_points' AS DOUBLE) AS cost_points,
-               CAST(s.components ->> '$.blended_usd_per_mtok' AS DOUBLE) AS blended_usd_per_mtok
-        FROM scores s
-        WHERE s.run_id = (SELECT run_id FROM snapshot_documents ORDER BY version DESC LIMIT 1)
+               s.momentum_score, s.cost_points, s.blended_usd_per_mtok
+        FROM listed JOIN (
+            SELECT * FROM scores WHERE version <= (SELECT version FROM latest)
+            QUALIFY row_number() OVER (PARTITION BY model_key ORDER BY version DESC) = 1
+        ) s USING (model_key)
         ORDER BY s.rank
     """,
     "top_movers": """
@@ -76,26 +93,98 @@ VIEWS = {
 }
 
 
+# Tables appended to by run: a refresh adds the rows of runs the copy does not have yet.
+BY_RUN = ["observations", "prices", "scores", "quarantine"]
+# Small, or updated in place: rewritten at every refresh. (`price_changes` is re-derived
+# after a back-filled price, its rows keeping their earlier runs: not appendable by run.)
+REWRITTEN = [t for t in TABLES if t not in BY_RUN]
+META = "_traction_refresh"  # the worker's schema version the copy was made for
+
+
 def refresh(con: duckdb.DuckDBPyConnection, target: str | os.PathLike[str]) -> Path:
-    """Write a fresh analytics copy and rename it over `target`."""
+    """Bring the copy not in use up to date and point `target` at it (atomically)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    for leftover in (tmp, Path(f"{tmp}.wal")):
-        leftover.unlink(missing_ok=True)
-    con.execute(f"ATTACH '{tmp}' AS analytics_copy")
+    slots = [target.with_name(f"{target.stem}.{name}{target.suffix}") for name in ("a", "b")]
+    active = os.readlink(target) if target.is_symlink() else None
+    slot = slots[1] if active == slots[0].name else slots[0]
+    schema = store.scalar(con, "SELECT max(version) FROM schema_version")
+    if not _append(con, slot, schema):
+        _full_copy(con, slot, schema)
+    link = target.with_name(f".{target.name}.link")
+    link.unlink(missing_ok=True)
+    os.symlink(slot.name, link)
+    os.replace(link, target)
+    return target
+
+
+def _full_copy(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> None:
+    for stale in (path, Path(f"{path}.wal")):  # a reader holding it keeps its own inode
+        stale.unlink(missing_ok=True)
+    con.execute(f"ATTACH '{path}' AS analytics_copy")
     try:
         for table in TABLES:
             con.execute(f"CREATE TABLE analytics_copy.{table} AS FROM main.{table}")
         con.execute("CREATE TABLE analytics_copy.snapshot_documents AS FROM main.snapshots")
+        con.execute(f"CREATE TABLE analytics_copy.{META} AS SELECT ?::INTEGER AS schema", [schema])
     finally:
         con.execute("DETACH analytics_copy")
-    with duckdb.connect(str(tmp)) as copy:  # views name tables unqualified: made in the file
+    with duckdb.connect(str(path)) as copy:  # views name tables unqualified: made in the file
         for name, sql in VIEWS.items():
             copy.execute(f"CREATE VIEW {name} AS {sql}")
         copy.execute("CHECKPOINT")
-    os.replace(tmp, target)
-    return target
+
+
+def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
+    """Append what `path` lacks; False when it cannot be (then a full copy is made)."""
+    if not path.exists():
+        return False
+    try:
+        con.execute(f"ATTACH '{path}' AS analytics_copy")
+    except duckdb.Error:  # held open by a reader, or not a database
+        return False
+    try:
+        made_for = store.scalar(con, f"SELECT max(schema) FROM analytics_copy.{META}")
+        if made_for != schema:
+            return False
+        con.execute("BEGIN TRANSACTION")
+        for table in BY_RUN:
+            con.execute(
+                f"INSERT INTO analytics_copy.{table} SELECT * FROM main.{table}"
+                f" WHERE run_id NOT IN (SELECT DISTINCT run_id FROM analytics_copy.{table})"
+            )
+            _rewrite_if_different(con, table, table)
+        con.execute(
+            "DELETE FROM analytics_copy.snapshot_documents"
+            " WHERE version NOT IN (SELECT version FROM main.snapshots)"
+        )
+        con.execute(
+            "INSERT INTO analytics_copy.snapshot_documents SELECT * FROM main.snapshots"
+            " WHERE version > (SELECT coalesce(max(version), -2147483648)"
+            "  FROM analytics_copy.snapshot_documents)"
+        )
+        _rewrite_if_different(con, "snapshot_documents", "snapshots")
+        for table in REWRITTEN:
+            con.execute(f"CREATE OR REPLACE TABLE analytics_copy.{table} AS FROM main.{table}")
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT analytics_copy")
+        return True
+    except duckdb.Error as exc:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        log.warning("analytics copy %s not appended to (%s): copying it whole", path, exc)
+        return False
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DETACH analytics_copy")
+
+
+def _rewrite_if_different(con: duckdb.DuckDBPyConnection, copy: str, main: str) -> None:
+    """Rows deleted (retention) or replaced in the worker's table: copy it whole."""
+    ours = store.scalar(con, f"SELECT count(*) FROM main.{main}")
+    theirs = store.scalar(con, f"SELECT count(*) FROM analytics_copy.{copy}")
+    if ours != theirs:
+        con.execute(f"CREATE OR REPLACE TABLE analytics_copy.{copy} AS FROM main.{main}")
 
 
 def trends(

@@ -108,6 +108,16 @@ def _run_once(config, args: argparse.Namespace) -> int:
             waits = {name: wait for name, wait in waits.items() if name in only}
         only = [name for name, wait in waits.items() if wait <= 0]
         if not only:
+            from .pipeline import publish_deferred
+
+            deferred = publish_deferred(config)  # facts a coalesced publish left waiting
+            if deferred.published and deferred.snapshot is not None:
+                print(
+                    f"nothing due; published the facts stored since the last publish:"
+                    f" snapshot v{deferred.snapshot.version}"
+                    f" ({len(deferred.snapshot.models)} models) to {deferred.path}"
+                )
+                return EXIT_PUBLISHED
             soonest = min(waits.items(), key=lambda item: item[1], default=None)
             hint = f"; next: {soonest[0]} in {soonest[1] / 60:.0f} min" if soonest else ""
             print(f"nothing due{hint}")
@@ -123,6 +133,13 @@ def _run_once(config, args: argparse.Namespace) -> int:
     if report.follower_of is not None:  # fleet mode: the leader does the work
         print(f"following: worker {report.follower_of} leads the fleet; nothing to do here")
         return EXIT_PUBLISHED
+    if report.deferred_until is not None:
+        print(
+            f"new facts stored; publish deferred until"
+            f" {report.deferred_until.isoformat(timespec='seconds')}"
+            f" (scoring.min_publish_interval): snapshot v{report.current_version} stays current"
+        )
+        return EXIT_PARTIAL if report.failures else EXIT_PUBLISHED
     if report.current_version is not None:
         print(f"nothing new upstream: snapshot v{report.current_version} stays current")
         return EXIT_PARTIAL if report.failures else EXIT_PUBLISHED

@@ -20,7 +20,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from schemas.config import TractionConfig
 from store import DatabaseBusy
 
-from .pipeline import run_cycle, vacuum
+from .pipeline import publish_deferred, run_cycle, vacuum
 
 if TYPE_CHECKING:
     from .fleet import Fleet
@@ -28,8 +28,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("traction.daemon")
 
 
-def cycle_job(config: TractionConfig, source: str | None, fleet: Fleet | None = None) -> None:
-    """One source's cycle (every source's when `source` is None)."""
+def cycle_job(
+    config: TractionConfig,
+    source: str | None,
+    fleet: Fleet | None = None,
+    scheduler: BlockingScheduler | None = None,
+) -> None:
+    """One source's cycle (every source's when `source` is None). A cycle whose publish
+    was deferred (`scoring.min_publish_interval`) books a publish-only job for the moment
+    the deferral ends, so stored facts reach routers then even if no source runs."""
     if fleet is not None and not fleet.is_leader():  # fleet mode: only the leader works
         log.debug("following; %s cycle skipped", source or "full")
         return
@@ -43,6 +50,38 @@ def cycle_job(config: TractionConfig, source: str | None, fleet: Fleet | None = 
         return
     for outcome in report.failures:
         log.warning("%s failed: %s", outcome.source, outcome.error)
+    if report.published and report.snapshot is not None:
+        log.info(
+            "published snapshot v%d (%d models)",
+            report.snapshot.version,
+            len(report.snapshot.models),
+        )
+    elif report.refused:
+        log.warning("not published: %s", report.refused)
+    if report.deferred_until is not None and scheduler is not None:
+        scheduler.add_job(
+            publish_job,
+            "date",
+            run_date=report.deferred_until + timedelta(seconds=1),
+            args=[config, fleet],
+            id="deferred-publish",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+
+def publish_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
+    """Publish what cycles stored while publishes were coalesced (no ingest)."""
+    if fleet is not None and not fleet.is_leader():
+        return
+    try:
+        report = publish_deferred(config, fleet=fleet)
+    except DatabaseBusy as exc:  # the next source cycle publishes instead
+        log.warning("deferred publish skipped: %s", exc)
+        return
+    except Exception:
+        log.exception("deferred publish crashed")
+        return
     if report.published and report.snapshot is not None:
         log.info(
             "published snapshot v%d (%d models)",
@@ -90,7 +129,7 @@ def _fleet_for(config: TractionConfig, scheduler: BlockingScheduler, jobs: list[
             cycle_job,
             "date",
             run_date=now,
-            args=[config, None, fleet],
+            args=[config, None, fleet, scheduler],
             id="takeover",
             replace_existing=True,
             misfire_grace_time=None,
@@ -121,7 +160,7 @@ def run_daemon(config: TractionConfig, http: str | None = None) -> int:
             "interval",
             seconds=interval,
             jitter=min(60, interval // 10),
-            args=[config, name, fleet],
+            args=[config, name, fleet, scheduler],
             id=name,
             next_run_time=now,
         )

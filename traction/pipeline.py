@@ -5,6 +5,9 @@ A snapshot is published when a source stored new facts, when facts were stored s
 last publish (by `traction ingest`, or a cycle killed before it published), or when the
 current snapshot has used up half its freshness (so a quiet upstream never lets the
 router's data go stale); a cycle whose every source was skipped is judged the same way.
+Publishes are coalesced: new facts within `scoring.min_publish_interval` of the current
+snapshot's generation wait (the report says until when) for the first cycle after it, or
+the daemon's deferred-publish job; half-used freshness still publishes at once.
 Nothing is published when every source that ran failed: the last good snapshot, with its
 own `stale_after`, is the truthful thing to leave in place. A cycle that changed nothing
 and finds a fresh snapshot is a no-op, so cron may run it as often as it likes.
@@ -26,7 +29,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +52,8 @@ class CycleReport:
     snapshot: Snapshot | None = None
     path: Path | None = None
     refused: str | None = None
-    current_version: int | None = None  # nothing new: this snapshot stays current
+    current_version: int | None = None  # nothing new (or deferred): this snapshot stays current
+    deferred_until: datetime | None = None  # new facts, publish coalesced until then
     follower_of: str | None = None  # fleet mode: another worker leads, this one did nothing
 
     @property
@@ -228,6 +232,14 @@ def current_snapshot(
 ) -> int | None:
     """The published snapshot's version if it is on disk (in a fleet: in Redis) and has half
     its freshness left."""
+    found = _fresh_snapshot(con, config, now, fleet)
+    return None if found is None else found[0]
+
+
+def _fresh_snapshot(
+    con, config: TractionConfig, now: datetime, fleet: Fleet | None
+) -> tuple[int, datetime] | None:
+    """(version, generated_at) of the published snapshot if it has half its freshness left."""
     if fleet is not None:
         try:
             found = [fleet.published()]
@@ -241,8 +253,71 @@ def current_snapshot(
             return None
         found = [latest]
     version, generated = found[0]
-    age = (now - generated.replace(tzinfo=timezone.utc)).total_seconds()
-    return version if 0 <= age < config.scoring.stale_after / 2 else None
+    generated = generated.replace(tzinfo=timezone.utc)
+    age = (now - generated).total_seconds()
+    return (version, generated) if 0 <= age < config.scoring.stale_after / 2 else None
+
+
+def publish_if_due(
+    con,
+    config: TractionConfig,
+    now: datetime,
+    report: CycleReport,
+    fleet: Fleet | None = None,
+    stored: bool = False,
+) -> None:
+    """Publish unless there is nothing to: no new facts (`stored` by this cycle, or since
+    the last publish) and a fresh snapshot; or new facts but a fresh snapshot younger than
+    `scoring.min_publish_interval` (coalesced: the deferral is recorded in the report, and
+    the first cycle, or the daemon's deferred-publish job, after the interval publishes).
+    A snapshot past half its freshness is always replaced."""
+    news = stored or unpublished_facts(con)  # landed by `ingest`, or a cycle killed mid-way
+    fresh = _fresh_snapshot(con, config, now, fleet)
+    if fresh is not None:
+        version, generated = fresh
+        interval = config.scoring.min_publish_interval
+        until = generated + timedelta(seconds=interval)
+        if not news:
+            report.current_version = version
+            log.info("nothing new upstream; snapshot v%d stays current", version)
+            return
+        if now < until:
+            report.current_version = version
+            report.deferred_until = until
+            log.info(
+                "new facts stored; publish deferred until %s (scoring.min_publish_interval):"
+                " snapshot v%d stays current meanwhile",
+                until.isoformat(timespec="seconds"),
+                version,
+            )
+            return
+    _score_and_publish(con, config, now, report, None, fleet)
+
+
+def publish_deferred(
+    config: TractionConfig, now: datetime | None = None, fleet: Fleet | None = None
+) -> CycleReport:
+    """The daemon's deferred-publish job (and `run --once --due` with nothing due): no
+    ingest; publish the facts earlier cycles stored since the last publish, if any, once
+    `scoring.min_publish_interval` allows (see `publish_if_due`), then refresh the
+    analytics copy. Without such facts it does nothing."""
+    with store.connect(config.storage.database) as con:
+        if not unpublished_facts(con):  # the usual case: no fleet lock taken for nothing
+            return CycleReport()
+    with leadership(config, fleet) as fleet:
+        if fleet is not None and not fleet.is_leader():
+            if fleet.problem:
+                return CycleReport(refused=fleet.problem)
+            return CycleReport(follower_of=fleet.leader() or "unknown")
+        now = now or datetime.now(timezone.utc)
+        report = CycleReport()
+        with store.connect(config.storage.database) as con:
+            publish_if_due(con, config, now, report, fleet, stored=True)
+            if report.published and config.storage.analytics:
+                from .analytics import refresh
+
+                refresh(con, config.storage.analytics)
+        return report
 
 
 def run_cycle(
@@ -280,15 +355,9 @@ def _run_cycle(
             o.succeeded for o in report.outcomes
         ):  # skipped sources (no key, nothing to ask) are neither failures nor news
             report.refused = "every source failed; the last published snapshot is left as it was"
-        elif (
-            not any(o.stored for o in report.outcomes)
-            and not unpublished_facts(con)  # landed by `ingest`, or a cycle killed mid-way
-            and (version := current_snapshot(con, config, now, fleet))
-        ):
-            report.current_version = version
-            log.info("nothing new upstream; snapshot v%d stays current", version)
         else:
-            _score_and_publish(con, config, now, report, None, fleet)
+            stored = any(o.stored for o in report.outcomes)
+            publish_if_due(con, config, now, report, fleet, stored=stored)
         if analytics and config.storage.analytics:
             from .analytics import refresh
 
