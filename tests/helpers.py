@@ -204,56 +204,50 @@ enabled = false
 
 
 def traction(*args: str, config: Path | None = None, cwd: Path | None = None, **env: str):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
-    environ.update(env)
-    if config:
-        environ["TRACTION_CONFIG"] = str(config)
-    return subprocess.run(
-        [sys.executable, "-m", "traction.cli", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        cwd=cwd,
-        timeout=120,
+    """`traction ARGS` in a real process (see `traction_cli`)."""
+    return traction_cli(*args, config=config, cwd=cwd, **env)
+
+
+# Where each source's API sits on the loopback mirror (`traction/demo/upstream.py`).
+LOOPBACK_PATHS = {
+    "openrouter": "/api/v1",
+    "huggingface": "",
+    "wzrd": "",
+    "openrouter_endpoints": "/api/v1",
+    "openrouter_rankings": "/api/v1",
+}
+
+
+def loopback_section(name: str, url: str) -> str:
+    """A source's section of a test config: pointed at the mirror, not paced (WZRD is off
+    by default, so it is switched on; Hugging Face lists two authors and a top 5)."""
+    first = (
+        "enabled = true"
+        if name == "wzrd"
+        else "requests_per_window = 10000  # a loopback mirror: no need to pace"
+    )
+    listing = 'authors = ["Qwen", "meta-llama"]\ntop_n = 5\n' if name == "huggingface" else ""
+    return (
+        f'\n[sources.{name}]\n{first}\nbase_url = "{url}{LOOPBACK_PATHS[name]}"\n'
+        f"{listing}timeout = 5\n"
     )
 
 
-def write_config(tmp_path: Path, url: str) -> Path:
-    path = tmp_path / "traction.toml"
-    path.write_text(
-        f"""
+def write_config(
+    tmp_path: Path, url: str, sources: tuple[str, ...] = tuple(LOOPBACK_PATHS), extra: str = ""
+) -> Path:
+    """tmp_path/traction.toml: data under tmp_path/data, `sources` pointed at the loopback
+    mirror at `url`, every other source off (tests never leave 127.0.0.1); `extra`
+    appended."""
+    data = tmp_path / "data"
+    text = f"""
 [storage]
-database = "{tmp_path / "data" / "traction.duckdb"}"
-snapshot = "{tmp_path / "data" / "snapshot.json"}"
-analytics = "{tmp_path / "data" / "analytics.duckdb"}"
-
-[sources.openrouter]
-requests_per_window = 10000  # a loopback mirror: no need to pace
-base_url = "{url}/api/v1"
-timeout = 5
-
-[sources.huggingface]
-requests_per_window = 10000  # a loopback mirror: no need to pace
-base_url = "{url}"
-authors = ["Qwen", "meta-llama"]
-top_n = 5
-timeout = 5
-
-[sources.wzrd]
-enabled = true
-base_url = "{url}"
-timeout = 5
-
-[sources.openrouter_endpoints]
-requests_per_window = 10000  # a loopback mirror: no need to pace
-base_url = "{url}/api/v1"
-timeout = 5
-
-[sources.openrouter_rankings]
-requests_per_window = 10000  # a loopback mirror: no need to pace
-base_url = "{url}/api/v1"
-timeout = 5
-
+database = "{data / "traction.duckdb"}"
+snapshot = "{data / "snapshot.json"}"
+analytics = "{data / "analytics.duckdb"}"
+"""
+    text += "".join(loopback_section(name, url) for name in sources)
+    text += """
 [retry]
 attempts = 2
 backoff_initial = 0.01
@@ -262,13 +256,11 @@ backoff_max = 0.05
 [scoring]
 min_publish_interval = 0  # cycles seconds apart: each with news publishes
 """
-    )
-    # Any source not pointed at loopback above is switched off: tests never leave 127.0.0.1.
-    text = path.read_text()
     for name in SOURCE_TYPES:
         if f"[sources.{name}]" not in text:
             text += f"\n[sources.{name}]\nenabled = false\n"
-    path.write_text(text)
+    path = tmp_path / "traction.toml"
+    path.write_text(text + extra)
     return path
 
 
@@ -371,43 +363,9 @@ def traction_cli(
 
 
 def config_file(tmp_path: Path, url: str = "http://127.0.0.1:9", extra: str = "") -> Path:
-    """A TOML config for `traction_cli`: data under tmp_path/data, the OpenRouter and
-    Hugging Face sources at `url` (loopback), every other source off; `extra` appended."""
-    from ingest.sources import SOURCE_TYPES
-
-    data = tmp_path / "data"
-    text = f"""
-[storage]
-database = "{data / "traction.duckdb"}"
-snapshot = "{data / "snapshot.json"}"
-analytics = "{data / "analytics.duckdb"}"
-
-[sources.openrouter]
-requests_per_window = 10000
-base_url = "{url}/api/v1"
-timeout = 5
-
-[sources.huggingface]
-requests_per_window = 10000
-base_url = "{url}"
-authors = ["Qwen", "meta-llama"]
-top_n = 5
-timeout = 5
-
-[retry]
-attempts = 2
-backoff_initial = 0.01
-backoff_max = 0.05
-
-[scoring]
-min_publish_interval = 0  # cycles seconds apart: each with news publishes
-"""
-    for name in SOURCE_TYPES:
-        if f"[sources.{name}]" not in text:
-            text += f"\n[sources.{name}]\nenabled = false\n"
-    path = tmp_path / "traction.toml"
-    path.write_text(text + extra)
-    return path
+    """A TOML config for `traction_cli`: OpenRouter and Hugging Face at `url` (loopback),
+    every other source off; `extra` appended."""
+    return write_config(tmp_path, url, sources=("openrouter", "huggingface"), extra=extra)
 
 
 class Holder:
