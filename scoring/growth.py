@@ -48,11 +48,12 @@ percentile and `score` the signal.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import polars as pl
 
 from schemas.config import ScoringConfig
+from store import naive_utc
 
 from . import formula
 from .signals import KEYS, SIGNAL_SCHEMA, WZRD, _daily_values, weighted_pairs, wzrd_signals
@@ -207,55 +208,41 @@ def _score_series(
         prev_day=pl.col("day").slice(-2, 1).first(),
         kept_days=pl.len(),
     )
-    kept = kept.join(ends.select("series", "end_day", "end_value"), on=series)
-    all_windows = sorted({w for s, m, _ in pairs for w in _windows(config, s, m)})
-    rates = []
-    for window in all_windows:
-        start = (
-            kept.filter(pl.col("day") >= pl.col("end_day") - pl.duration(days=window))
-            .group_by(series)
-            .agg(
-                pl.col("pair").first(),
-                start_value=pl.col("value").first(),
-                span=(pl.col("end_day").first() - pl.col("day").first()).dt.total_days(),
-                end_value=pl.col("end_value").first(),
-            )
-            .select(
-                *series,
-                "pair",
-                window=pl.lit(window),
-                rate=pl.when(pl.col("span") > 0)
-                .then(
-                    (pl.col("end_value").clip(0).log1p() - pl.col("start_value").clip(0).log1p())
-                    / pl.col("span")
-                )
-                .otherwise(0.0),
-            )
+    kept = kept.join(ends.select("series", "end_day"), on=series)
+    # Which pairs measure growth over each window (likes and stars take longer ones).
+    pairs_by_window: dict[int, list[int]] = {}
+    for index, (source, metric, _) in enumerate(pairs):
+        for window in _windows(config, source, metric):
+            pairs_by_window.setdefault(window, []).append(index)
+    rates = [
+        kept.filter(
+            pl.col("pair").is_in(indexes)
+            & (pl.col("day") >= pl.col("end_day") - pl.duration(days=window))
         )
-        rates.append(start)
-    wanted = pl.DataFrame(
-        [
-            {"pair": index, "window": w}
-            for index, (s, m, _) in enumerate(pairs)
-            for w in _windows(config, s, m)
-        ],
-        schema={"pair": pl.Int32, "window": pl.Int32},
-    )
-    rate = (
-        pl.concat(rates)
-        .with_columns(pl.col("window").cast(pl.Int32))
-        .join(wanted, on=["pair", "window"], how="semi")
-        .group_by(series)
-        .agg(rate=pl.col("rate").mean())
-    )
+        .group_by(series)  # (rows keep their day order within a series)
+        .agg(
+            start=pl.col("value").first(),
+            end=pl.col("value").last(),
+            span=(pl.col("day").last() - pl.col("day").first()).dt.total_days(),
+        )
+        .select(
+            *series,
+            rate=pl.when(pl.col("span") > 0)
+            .then(
+                (pl.col("end").clip(0).log1p() - pl.col("start").clip(0).log1p()) / pl.col("span")
+            )
+            .otherwise(0.0),
+        )
+        for window, indexes in pairs_by_window.items()
+    ]
+    rate = pl.concat(rates).group_by(series).agg(pl.col("rate").mean())
     scored = seen.join(rate, on=series, how="left").join(ends, on=series, how="left")
-    now_naive = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
     if created is not None and not created.is_empty():
         ages = created.select(
             "source",
             "model_id",
             age=(
-                pl.lit(now_naive) - pl.col("created_at").cast(pl.Datetime("us"))
+                pl.lit(naive_utc(now)) - pl.col("created_at").cast(pl.Datetime("us"))
             ).dt.total_seconds()
             / 86400.0,
         ).unique(subset=["source", "model_id"], keep="last")
