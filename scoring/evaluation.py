@@ -42,16 +42,6 @@ class Breakout:
     value: float
 
 
-def value_on(daily: pl.DataFrame, day: date) -> pl.DataFrame:
-    """Each (key, metric)'s last value on or before `day`: what was known by then."""
-    return (
-        daily.filter(pl.col("day") <= day)
-        .sort("day")
-        .group_by("key", "metric", maintain_order=True)
-        .agg(pl.col("value").last(), last_day=pl.col("day").last())
-    )
-
-
 def realized(daily: pl.DataFrame, as_of: date, horizon: int) -> pl.DataFrame:
     """(key, metric, growth) over the `horizon` days after `as_of`.
 
