@@ -20,7 +20,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from schemas.config import TractionConfig
 from store import DatabaseBusy
 
-from .pipeline import publish_deferred, run_cycle, vacuum
+from .pipeline import CycleReport, publish_deferred, run_cycle, vacuum
 
 if TYPE_CHECKING:
     from .fleet import Fleet
@@ -50,14 +50,7 @@ def cycle_job(
         return
     for outcome in report.failures:
         log.warning("%s failed: %s", outcome.source, outcome.error)
-    if report.published and report.snapshot is not None:
-        log.info(
-            "published snapshot v%d (%d models)",
-            report.snapshot.version,
-            len(report.snapshot.models),
-        )
-    elif report.refused:
-        log.warning("not published: %s", report.refused)
+    _log_publish(report)
     if report.deferred_until is not None and scheduler is not None:
         scheduler.add_job(
             publish_job,
@@ -68,6 +61,18 @@ def cycle_job(
             replace_existing=True,
             misfire_grace_time=None,
         )
+
+
+def _log_publish(report: CycleReport) -> None:
+    """What a cycle or a deferred publish did with the snapshot, in the daemon's log."""
+    if report.published and report.snapshot is not None:
+        log.info(
+            "published snapshot v%d (%d models)",
+            report.snapshot.version,
+            len(report.snapshot.models),
+        )
+    elif report.refused:
+        log.warning("not published: %s", report.refused)
 
 
 def publish_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
@@ -82,14 +87,7 @@ def publish_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
     except Exception:
         log.exception("deferred publish crashed")
         return
-    if report.published and report.snapshot is not None:
-        log.info(
-            "published snapshot v%d (%d models)",
-            report.snapshot.version,
-            len(report.snapshot.models),
-        )
-    elif report.refused:
-        log.warning("not published: %s", report.refused)
+    _log_publish(report)
 
 
 def retention_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
