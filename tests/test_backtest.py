@@ -270,16 +270,23 @@ def test_backtest_group_hit_rate_from_a_litellm_model_list(history, tmp_path, ca
     ("args", "message"),
     [
         (["--horizon", "0"], "--horizon 0"),
+        (["--horizon", "99999999999"], "--horizon 99999999999"),
+        (["--breakout-threshold", "1e400"], "--breakout-threshold inf"),
         (["--since", "yesterday"], "--since 'yesterday'"),
         (["--plot", "chart.pdf"], "--plot chart.pdf"),
         (["--model-list", "missing.yaml"], "--model-list missing.yaml"),
+        (["--model-list", "unclosed.yaml"], "--model-list unclosed.yaml"),
     ],
 )
-def test_backtest_bad_arguments_are_one_line_and_exit_2(history, tmp_path, capsys, args, message):
+def test_backtest_bad_arguments_are_one_line_and_exit_2(
+    history, tmp_path, capsys, monkeypatch, args, message
+):
     cfg = write_config(tmp_path, history)
+    (tmp_path / "unclosed.yaml").write_text("model_list: [1, 2\n")
+    monkeypatch.chdir(tmp_path)
     assert main(["--config", str(cfg), "backtest", *args]) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
 
 
 def test_backtest_without_history_says_so(config, tmp_path, capsys):

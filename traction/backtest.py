@@ -378,7 +378,8 @@ def load_model_list(path: Path) -> list[dict[str, Any]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise BacktestError(f"--model-list {path}: cannot read it: {exc}") from None
+        reason = " ".join(str(exc).split())  # YAML's errors span lines; the message is one
+        raise BacktestError(f"--model-list {path}: cannot read it: {reason}") from None
     models = data.get("model_list") if isinstance(data, dict) else data
     if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
         raise BacktestError(f"--model-list {path}: no `model_list` of deployments in it")

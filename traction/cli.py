@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -440,12 +441,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from . import backtest
 
     config = _config(args)
-    for option, value in (("--top", args.top), ("--lookback", args.lookback)):
-        if value < 1:
-            raise ConfigError(f"{option} {value}: must be 1 or more")
     horizons = sorted(set(args.horizon or [7]))
-    if any(h < 1 for h in horizons):
-        raise ConfigError(f"--horizon {min(horizons)}: must be 1 day or more")
+    # Days are bounded: a history is months, and a date past year 9999 does not exist.
+    for option, value in [("--top", args.top), ("--lookback", args.lookback)] + [
+        ("--horizon", h) for h in horizons
+    ]:
+        if not 1 <= value <= (10_000 if option == "--top" else 3650):
+            most = "10000" if option == "--top" else "3650 (days)"
+            raise ConfigError(f"{option} {value}: must be from 1 to {most}")
+    if not (math.isfinite(args.breakout_threshold) and args.breakout_threshold >= 0):
+        raise ConfigError(
+            f"--breakout-threshold {args.breakout_threshold}: must be a finite number >= 0"
+        )
     if args.plot and Path(args.plot).suffix.lower() not in (".svg", ".png"):
         raise ConfigError(f"--plot {args.plot}: the file name must end in .svg or .png")
     formulas = args.formula or [config.scoring.formula] + [
