@@ -3,9 +3,9 @@ operator expects and one JSON access-log line per request.
 
 Everything traction serves over HTTP runs through `HttpServer`: `traction serve`, the
 daemon's `--http` status port, and the loopback upstream mirror of `traction demo`.
-Python's `http.server`, which served them before, is documented as unfit for
-production: a thread per connection, idle ones held forever, and a stdlib traceback on
-stderr whenever a client hung up. Here one event-loop thread serves every connection,
+Python's standard-library HTTP server, which served them before, is documented as unfit
+for production: a thread per connection, idle ones held forever, and a stdlib traceback
+on stderr whenever a client hung up. Here one event-loop thread serves every connection,
 and:
 
 - an idle connection is closed after `KEEP_ALIVE_TIMEOUT` seconds, also one that
