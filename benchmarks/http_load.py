@@ -155,6 +155,7 @@ def fire(
 
     def client(count: int) -> None:
         connection = http.client.HTTPConnection(*address, timeout=60)
+        connection.connect()  # before the start line: latency is the request's, not the SYN's
         start.wait()
         for _ in range(count):
             began = time.perf_counter()

@@ -18,9 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from scoring.snapshot import render, write_atomically
-from traction.http_app import KEEP_ALIVE_TIMEOUT
+from traction.http_app import KEEP_ALIVE_TIMEOUT, HttpServer
 from traction.serve import SnapshotServer
 
 from helpers import snapshot_body
@@ -177,3 +181,22 @@ def test_a_client_hanging_up_mid_response_is_no_traceback(served):
     assert "Traceback" not in err and "Exception" not in err
     levels = {e["level"] for e in json_lines(err)}
     assert levels == {"info"}, err  # not even a warning
+
+
+def test_beyond_the_concurrency_limit_a_request_is_refused_with_503_at_once():
+    """Connections and in-flight requests are bounded: past the limit the server answers
+    503 instead of queueing (traction serve's limit is LIMIT_CONCURRENCY)."""
+
+    async def ok(request: Request) -> Response:
+        return Response(b"ok")
+
+    with HttpServer(Starlette(routes=[Route("/", ok)]), limit_concurrency=3) as server:
+        held = [socket.create_connection(server.address, timeout=5) for _ in range(3)]
+        refused = httpx.get(server.url + "/", timeout=5)
+        assert refused.status_code == 503
+        for sock in held:
+            sock.close()
+        deadline = time.monotonic() + 5
+        while httpx.get(server.url + "/", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "still refusing once the connections closed"
+            time.sleep(0.05)
