@@ -4,7 +4,7 @@
 -- as captured at each of its source's captures between the first and the last of its own
 -- captures that day (`daily_values.first_at` .. `observed_at`): what a repeated capture,
 -- which stores no observation, still tells (presence, freshness, an as-of time within a day).
-CREATE TABLE captures (
+CREATE TABLE IF NOT EXISTS captures (
     source      VARCHAR NOT NULL,
     metric      VARCHAR NOT NULL,
     observed_at TIMESTAMP NOT NULL,
@@ -15,7 +15,7 @@ CREATE TABLE captures (
 -- One row per series and day it was captured: the day's last value and its time, the day's
 -- first capture, which day of the series it is (1 = its first) and the value of the series'
 -- previous day (NULL on its first): what scoring reads, without reading observations.
-CREATE TABLE daily_values (
+CREATE TABLE IF NOT EXISTS daily_values (
     source      VARCHAR NOT NULL,
     model_id    VARCHAR NOT NULL,
     metric      VARCHAR NOT NULL,
@@ -28,10 +28,10 @@ CREATE TABLE daily_values (
     PRIMARY KEY (source, model_id, metric, day)
 );
 
-INSERT INTO captures
+INSERT OR IGNORE INTO captures
 SELECT source, metric, observed_at, min(run_id) FROM observations GROUP BY ALL;
 
-INSERT INTO daily_values
+INSERT OR IGNORE INTO daily_values
 SELECT source, model_id, metric, day, value, observed_at, first_at,
     row_number() OVER w, lag(value) OVER w
 FROM (
@@ -42,6 +42,7 @@ FROM (
 )
 WINDOW w AS (PARTITION BY source, model_id, metric ORDER BY day);
 
+-- (Re-run on a database that has them, it keeps what is there.)
 -- Existing observations are compacted to change points: a row repeating its series'
 -- previous value goes (its time stays in `captures` and `daily_values`).
 DELETE FROM observations o USING (
