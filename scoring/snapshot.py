@@ -65,8 +65,8 @@ def load_daily(
     sources: list[str] = (),
 ) -> pl.DataFrame:
     """`store.daily_until` as a frame (its columns typed even when it is empty)."""
-    found = store.daily_until(con, as_of, pairs, since, list(sources)).fetchall()
-    return pl.DataFrame(found, schema=DAILY_SCHEMA, orient="row")
+    found = pl.DataFrame(store.daily_until(con, as_of, pairs, since, list(sources)))
+    return found.cast(DAILY_SCHEMA) if found.width else pl.DataFrame(schema=DAILY_SCHEMA)
 
 
 def _wzrd_sources(config: TractionConfig) -> list[str]:

@@ -52,7 +52,8 @@ def record_observations(con: duckdb.DuckDBPyConnection, run_id: str, result: Sou
             for o in result.observations
         ],
     )
-    # Already known: a stored change point, or a capture the series was part of.
+    # Already known: a stored change point, or a capture the series was part of with the
+    # value its change points give then (a replay after observations were lost re-stores).
     con.execute(
         "DELETE FROM _captured n WHERE EXISTS (SELECT 1 FROM observations o"
         f"  WHERE {_same('o', 'n')} AND o.observed_at = n.observed_at)"
@@ -61,7 +62,9 @@ def record_observations(con: duckdb.DuckDBPyConnection, run_id: str, result: Sou
         "  AND EXISTS (SELECT 1 FROM daily_values d WHERE "
         + _same("d", "n")
         + "   AND d.day = n.observed_at::DATE"
-        "   AND n.observed_at BETWEEN d.first_at AND d.observed_at))"
+        "   AND n.observed_at BETWEEN d.first_at AND d.observed_at)"
+        "  AND n.value = (SELECT arg_max(o.value, o.observed_at) FROM observations o"
+        f"   WHERE {_same('o', 'n')} AND o.observed_at <= n.observed_at))"
     )
     new = scalar(con, "SELECT count(*) FROM _captured")
     if not new:
