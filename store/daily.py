@@ -40,18 +40,25 @@ def record_observations(con: duckdb.DuckDBPyConnection, run_id: str, result: Sou
     if not result.observations:
         return 0
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _captured (source VARCHAR, model_id VARCHAR,"
-        " metric VARCHAR, value DOUBLE, observed_at TIMESTAMP, run_id VARCHAR,"
-        " PRIMARY KEY (source, model_id, metric, observed_at))"
+        "CREATE OR REPLACE TEMP TABLE _incoming (source VARCHAR, model_id VARCHAR,"
+        " metric VARCHAR, value DOUBLE, observed_at TIMESTAMP, i INTEGER)"
     )
     insert_many(
         con,
-        "INSERT OR IGNORE INTO _captured VALUES",
+        "INSERT INTO _incoming VALUES",
         [
-            [o.source, o.model_id, o.metric, o.value, naive_utc(o.observed_at), run_id]
-            for o in result.observations
+            [o.source, o.model_id, o.metric, o.value, naive_utc(o.observed_at), i]
+            for i, o in enumerate(result.observations)
         ],
     )
+    # A series reported twice at one time (a model listed twice): the first report counts.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _captured AS SELECT source, model_id, metric, value,"
+        " observed_at, ?::VARCHAR AS run_id FROM _incoming QUALIFY row_number() OVER ("
+        " PARTITION BY source, model_id, metric, observed_at ORDER BY i) = 1",
+        [run_id],
+    )
+    con.execute("DROP TABLE _incoming")
     # Already known: a stored change point, or a capture the series was part of with the
     # value its change points give then (a replay after observations were lost re-stores).
     con.execute(
@@ -73,13 +80,16 @@ def record_observations(con: duckdb.DuckDBPyConnection, run_id: str, result: Sou
     # at or before the earliest new capture (where a re-derivation starts).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _touched AS"
-        " SELECT t.*, t.last_known IS NULL OR t.since > t.last_known AS in_order,"
-        "  (SELECT max(o.observed_at) FROM observations o"
-        f"   WHERE {_same('o', 't')} AND o.observed_at < t.since) AS start_at"
-        " FROM (SELECT n.source, n.model_id, n.metric, min(n.observed_at) AS since,"
-        "  (SELECT max(d.observed_at) FROM daily_values d WHERE "
-        + _same("d", "n")
-        + ") AS last_known FROM _captured n GROUP BY ALL) t"
+        " WITH t AS (SELECT source, model_id, metric, min(observed_at) AS since"
+        "  FROM _captured GROUP BY ALL),"
+        " known AS (SELECT d.source, d.model_id, d.metric, max(d.observed_at) AS last_known,"
+        "  arg_max(d.value, d.day) AS last_value, max(d.day) FILTER (d.day < t.since::DATE)"
+        "  AS before_day, arg_max(d.day_number, d.day) FILTER (d.day < t.since::DATE)"
+        "  AS before_number"
+        "  FROM daily_values d JOIN t USING (source, model_id, metric) GROUP BY ALL)"
+        " SELECT t.*, k.last_known, k.last_value, k.before_day, k.before_number,"
+        "  k.last_known IS NULL OR t.since > k.last_known AS in_order"
+        " FROM t LEFT JOIN known k USING (source, model_id, metric)"
     )
     _store_in_order(con)
     _rederive_backfilled(con)
@@ -103,9 +113,8 @@ def _store_in_order(con: duckdb.DuckDBPyConnection) -> None:
         "  FROM (SELECT n.source, n.model_id, n.metric, n.value, n.observed_at, n.run_id,"
         "    true AS is_new FROM _captured n JOIN _touched t USING (source, model_id, metric)"
         "    WHERE t.in_order"
-        "   UNION ALL SELECT d.source, d.model_id, d.metric, arg_max(d.value, d.day),"
-        "    max(d.observed_at), NULL, false FROM daily_values d"
-        "    JOIN _touched t USING (source, model_id, metric) WHERE t.in_order GROUP BY ALL))"
+        "   UNION ALL SELECT source, model_id, metric, last_value, last_known, NULL, false"
+        "    FROM _touched WHERE in_order AND last_known IS NOT NULL))"
         " WHERE is_new AND changed"
     )
 
@@ -115,9 +124,14 @@ def _rederive_backfilled(con: duckdb.DuckDBPyConnection) -> None:
     before the earliest new capture on, from the known change points, the new captures and,
     after each new capture, the series' first known capture before the next of those (it
     repeated the old value: a change point again if the new capture differs)."""
-    back = "SELECT * FROM _touched WHERE NOT in_order"
-    if not scalar(con, f"SELECT count(*) FROM ({back})"):
+    if not scalar(con, "SELECT count(*) FROM _touched WHERE NOT in_order"):
         return
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _back AS SELECT t.*, (SELECT max(o.observed_at)"
+        f" FROM observations o WHERE {_same('o', 't')} AND o.observed_at < t.since) AS start_at"
+        " FROM _touched t WHERE NOT t.in_order"
+    )
+    back = "SELECT * FROM _back"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _points AS"
         " SELECT o.source, o.model_id, o.metric, o.value, o.observed_at, o.run_id, false AS is_new"
@@ -150,7 +164,7 @@ def _rederive_backfilled(con: duckdb.DuckDBPyConnection) -> None:
         "  AND c.observed_at = r.observed_at"
     )
     con.execute(
-        "DELETE FROM observations o USING _touched t WHERE NOT t.in_order AND "
+        "DELETE FROM observations o USING _back t WHERE "
         + _same("o", "t")
         + " AND o.observed_at >= coalesce(t.start_at, t.since)"
     )
@@ -160,8 +174,8 @@ def _rederive_backfilled(con: duckdb.DuckDBPyConnection) -> None:
         "  PARTITION BY source, model_id, metric ORDER BY observed_at) AS changed"
         "  FROM _points WHERE value IS NOT NULL) WHERE changed"
     )
-    con.execute("DROP TABLE _points")
-    con.execute("DROP TABLE _resumed")
+    for table in ("_points", "_resumed", "_back"):
+        con.execute(f"DROP TABLE {table}")
 
 
 def _update_daily(con: duckdb.DuckDBPyConnection) -> None:
@@ -178,11 +192,14 @@ def _update_daily(con: duckdb.DuckDBPyConnection) -> None:
         " observed_at = greatest(daily_values.observed_at, excluded.observed_at),"
         " first_at = least(daily_values.first_at, excluded.first_at)"
     )
+    # From the last day before the earliest new one (its number carries on) to the end.
     con.execute(
         "UPDATE daily_values d SET day_number = x.n, prev_value = x.prev FROM ("
         " SELECT d.source, d.model_id, d.metric, d.day, t.since,"
-        "  row_number() OVER w AS n, lag(d.value) OVER w AS prev"
+        "  coalesce(t.before_number, 1) - 1 + row_number() OVER w AS n,"
+        "  lag(d.value) OVER w AS prev"
         " FROM daily_values d JOIN _touched t USING (source, model_id, metric)"
+        " WHERE t.before_day IS NULL OR d.day >= t.before_day"
         " WINDOW w AS (PARTITION BY d.source, d.model_id, d.metric ORDER BY d.day)) x"
         " WHERE " + _same("d", "x") + " AND d.day = x.day AND x.day >= x.since::DATE"
     )
