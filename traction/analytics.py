@@ -181,9 +181,13 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
 
 
 def _rewrite_if_different(con: duckdb.DuckDBPyConnection, copy: str, main: str) -> None:
-    """Rows deleted (retention) or replaced in the worker's table: copy it whole."""
-    ours = store.scalar(con, f"SELECT count(*) FROM main.{main}")
-    theirs = store.scalar(con, f"SELECT count(*) FROM analytics_copy.{copy}")
+    """Rows deleted (retention) or replaced in the worker's table: copy it whole. Rows are
+    compared by count and a checksum of their contents: a back-fill re-derives a series'
+    observations (change points), and may put one under an earlier run in place of another,
+    which a count alone would miss."""
+    digest = "SELECT count(*), bit_xor(hash(t)) FROM {} t"
+    ours = store.rows(con, digest.format(f"main.{main}"))
+    theirs = store.rows(con, digest.format(f"analytics_copy.{copy}"))
     if ours != theirs:
         con.execute(f"CREATE OR REPLACE TABLE analytics_copy.{copy} AS FROM main.{main}")
 
