@@ -32,7 +32,7 @@ from .connection import (
     transaction,
     utcnow,
 )
-from .daily import daily_until, last_days, record_observations
+from .daily import daily_until, derive_daily, last_days, record_observations
 from .facts import (
     CATALOG_UPSERT,
     FULL_LISTS,
@@ -101,6 +101,7 @@ __all__ = [
     "creation_dates",
     "daily_until",
     "daily_values",
+    "derive_daily",
     "downsample",
     "finish_run",
     "ingest_run",

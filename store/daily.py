@@ -24,7 +24,7 @@ import duckdb
 
 from schemas.rows import SourceResult
 
-from .connection import insert_many, naive_utc, scalar
+from .connection import insert_many, migration_files, naive_utc, scalar
 
 SERIES = ("source", "model_id", "metric")
 _SAME_SERIES = " AND ".join(f"{{a}}.{c} = {{b}}.{c}" for c in SERIES)
@@ -203,6 +203,14 @@ def _update_daily(con: duckdb.DuckDBPyConnection) -> None:
         " WINDOW w AS (PARTITION BY d.source, d.model_id, d.metric ORDER BY d.day)) x"
         " WHERE " + _same("d", "x") + " AND d.day = x.day AND x.day >= x.since::DATE"
     )
+
+
+def derive_daily(con: duckdb.DuckDBPyConnection) -> None:
+    """Captures and daily values for observations written straight into the table
+    (benchmarks, an operator's bulk import), and those observations compacted to change
+    points: what migration 007 does to a database's history, and what ingestion keeps.
+    Days already in `daily_values` are kept."""
+    con.execute(next(sql for number, _, sql in migration_files() if number == 7))
 
 
 # What scoring reads ------------------------------------------------------------------
