@@ -76,8 +76,9 @@ def record_observations(con: duckdb.DuckDBPyConnection, run_id: str, result: Sou
     new = scalar(con, "SELECT count(*) FROM _captured")
     if not new:
         return 0
-    # Per series: the earliest new capture, the latest known one, and the change point
-    # at or before the earliest new capture (where a re-derivation starts).
+    # Per series: the earliest new capture; the latest known capture and its value (what a
+    # live capture is compared with); the last known day before the earliest new capture
+    # and its day number (where day numbers are counted on from).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _touched AS"
         " WITH t AS (SELECT source, model_id, metric, min(observed_at) AS since"
