@@ -335,3 +335,30 @@ def test_downsampling_trims_observations_and_keeps_every_day(tmp_path, captures)
         assert kept == []
         end = datetime.combine(START + timedelta(days=DAYS - 1), time.max, timezone.utc)
         assert score_at(con, _config(), end)  # scoring reads days, not observations
+
+
+def test_a_series_confirmed_by_repeated_captures_stays_present(tmp_path):
+    """Presence within `identity.presence_window` counts captures, not changes: a series
+    whose value has not changed for hours is still reported, hence present."""
+    at = [START + timedelta(hours=h) for h in (1, 5, 9)]  # three captures, one value
+    results = [
+        SourceResult(
+            source="github",
+            observations=[
+                Observation(
+                    source="github", model_id="a/repo", metric="stars", value=7, observed_at=t
+                )
+            ],
+        )
+        for t in at
+    ]
+    database = tmp_path / "t.duckdb"
+    _land(database, results)
+    with store.connect(database, read_only=True) as con:
+        assert store.scalar(con, "SELECT count(*) FROM observations") == 1
+        hour = 3600
+        # the middle capture only (neither the day's first nor its last) is within the hour
+        assert ("github", "a/repo") in store.present_ids(con, at[1] + timedelta(minutes=30), hour)
+        assert ("github", "a/repo") in store.present_ids(con, at[2] + timedelta(minutes=30), hour)
+        assert ("github", "a/repo") not in store.present_ids(con, at[2] + timedelta(hours=2), hour)
+        assert ("github", "a/repo") not in store.present_ids(con, at[0] - timedelta(hours=1), hour)
