@@ -10,6 +10,7 @@ import duckdb
 from schemas.rows import CatalogEntry, SourceResult
 
 from .connection import delete_counted, insert_many, naive_utc, rows, scalar, utcnow
+from .daily import CAPTURED_WITHIN, record_observations
 
 
 def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -132,8 +133,7 @@ def present_ids(
     found = rows(
         con,
         _PRESENT_OFFERS + "SELECT DISTINCT source, model_id FROM present"
-        " UNION SELECT DISTINCT source, model_id FROM observations"
-        "  WHERE observed_at BETWEEN $2 AND $1"
+        f" UNION {CAPTURED_WITHIN}"
         " UNION SELECT source, model_id FROM catalog"
         "  WHERE source NOT IN (SELECT unnest($4)) AND first_seen_at <= $1"
         "  AND last_seen_at >= $2",
@@ -215,18 +215,8 @@ def land(
     """Write a source run's facts; returns how many were new. Caller owns the transaction.
     `complete`: the run read its source's whole payload (status ok), so a full-list
     source's prices are its list at their time (`record_listing`)."""
-    count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM prices)"
-    before = scalar(con, count)
-    if result.observations:
-        insert_many(
-            con,
-            "INSERT OR IGNORE INTO observations"
-            " (source, model_id, metric, value, observed_at, run_id) VALUES",
-            [
-                [o.source, o.model_id, o.metric, o.value, naive_utc(o.observed_at), run_id]
-                for o in result.observations
-            ],
-        )
+    before = scalar(con, "SELECT count(*) FROM prices")
+    captured = record_observations(con, run_id, result)
     if result.prices:
         insert_many(
             con,
@@ -287,7 +277,7 @@ def land(
                 for q in result.quarantined
             ],
         )
-    return scalar(con, count) - before
+    return captured + scalar(con, "SELECT count(*) FROM prices") - before
 
 
 def observations_until(con: duckdb.DuckDBPyConnection, as_of: datetime) -> duckdb.DuckDBPyRelation:
@@ -306,9 +296,8 @@ def daily_values(
     (source, metric) `pairs` (at least one)."""
     values = ", ".join(["(?, ?)"] * len(pairs))
     return con.sql(
-        "SELECT source, model_id, metric, observed_at::DATE AS day,"
-        " arg_max(value, observed_at) AS value FROM observations"
-        f" WHERE (source, metric) IN (VALUES {values}) GROUP BY ALL",
+        "SELECT source, model_id, metric, day, value FROM daily_values"
+        f" WHERE (source, metric) IN (VALUES {values})",
         params=[part for pair in pairs for part in pair],
     )
 
@@ -327,10 +316,7 @@ def top_movers(
     return rows(
         con,
         f"""
-        WITH daily AS (
-            SELECT source, model_id, metric, observed_at::DATE AS day,
-                   arg_max(value, observed_at) AS value
-            FROM observations GROUP BY ALL)
+        WITH daily AS (SELECT source, model_id, metric, day, value FROM daily_values)
         SELECT source, model_id, metric, arg_min(value, day), arg_max(value, day),
                (arg_max(value, day) - arg_min(value, day)) / arg_min(value, day) * 100 AS growth
         FROM daily
