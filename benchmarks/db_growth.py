@@ -65,11 +65,7 @@ a seed (only run ids, which carry a random suffix, and timings differ between ru
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import math
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -78,8 +74,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +92,8 @@ import store.connection  # noqa: E402
 import store.facts  # noqa: E402
 import store.runs  # noqa: E402
 import store.snapshots  # noqa: E402
-from schemas.config import DEFAULT_GITHUB_REPOS, DEFAULT_HF_AUTHORS, TractionConfig  # noqa: E402
+from benchmarks.growth_world import START, EndpointsFeed, World, litellm_upgrade  # noqa: E402
+from schemas.config import TractionConfig  # noqa: E402
 from traction.analytics import refresh  # noqa: E402
 from traction.demo.upstream import Upstream  # noqa: E402
 from traction.pipeline import run_cycle  # noqa: E402
@@ -112,8 +108,6 @@ STORE_CLOCK_MODULES = (
     store.snapshots,
 )
 
-START = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a fixed Monday: output is reproducible
-TICK = timedelta(minutes=5)
 DAY = 86400
 TABLES = [
     "runs",
@@ -127,72 +121,6 @@ TABLES = [
     "scores",
     "snapshots",
 ]
-# fmt: off
-# Authors outside the configured list whose models fill Hugging Face's overall top-N.
-OTHER_HF_AUTHORS = [
-    "sentence-transformers", "BAAI", "FacebookAI", "google-bert", "openai-community",
-    "Xenova", "intfloat", "TheBloke", "unsloth", "bartowski", "lmstudio-community",
-    "mlx-community", "stabilityai", "black-forest-labs", "laion", "timm", "pyannote",
-    "jonatasgrosman", "distilbert", "cardiffnlp", "nomic-ai", "Alibaba-NLP", "jinaai",
-    "HuggingFaceTB", "tiiuae", "01-ai", "CohereForAI", "ByteDance", "tencent", "LiquidAI",
-]
-OPENROUTER_ORGS = {
-    "openai": "openai", "anthropic": None, "google": "google", "meta-llama": "meta-llama",
-    "mistralai": "mistralai", "qwen": "Qwen", "deepseek": "deepseek-ai", "x-ai": None,
-    "cohere": None, "nvidia": "nvidia", "microsoft": "microsoft", "amazon": None,
-    "perplexity": None, "moonshotai": "moonshotai", "z-ai": "zai-org", "minimax": None,
-    "baidu": None, "nousresearch": None, "sao10k": None, "thedrummer": None,
-    "ai21": None, "inflection": None, "liquid": None, "arcee-ai": None, "ibm-granite":
-    "ibm-granite", "allenai": "allenai", "inception": None, "bytedance": None,
-}
-PROVIDERS = [
-    "deepinfra", "together", "fireworks", "groq", "novita", "parasail", "baseten",
-    "nebius", "lambda", "hyperbolic", "cerebras", "sambanova", "chutes", "friendli",
-    "atlas-cloud", "crusoe", "siliconflow", "gmicloud", "azure", "google-vertex",
-]
-WORDS = [
-    "model", "reasoning", "instruction", "tuned", "context", "tokens", "multilingual", "code",
-    "math", "agentic", "tool", "use", "efficient", "mixture", "experts", "dense", "sparse",
-    "attention", "long", "benchmark", "quality", "latency", "open", "weights", "license",
-    "safety", "alignment", "chat", "completion", "vision", "audio", "structured", "output",
-]
-PARAMETERS = [
-    "max_tokens", "temperature", "top_p", "tools", "tool_choice", "stop", "seed",
-    "response_format", "structured_outputs", "reasoning", "frequency_penalty",
-    "presence_penalty", "logprobs",
-]
-# The `*_url` fields of GitHub's repository and owner objects: most of a repository's bytes.
-OWNER_URLS = [
-    "followers", "following", "gists", "starred", "subscriptions", "organizations", "repos",
-    "events", "received_events",
-]
-REPO_URLS = [
-    "forks", "keys", "collaborators", "teams", "hooks", "issue_events", "events", "assignees",
-    "branches", "tags", "blobs", "git_tags", "git_refs", "trees", "statuses", "languages",
-    "stargazers", "contributors", "subscribers", "subscription", "commits", "git_commits",
-    "comments", "issue_comment", "contents", "compare", "merges", "archive", "downloads",
-    "issues", "pulls", "milestones", "notifications", "labels", "releases", "deployments",
-]
-# fmt: on
-
-
-def stable_rng(*parts: object) -> random.Random:
-    """A generator seeded by its arguments: the same payload for the same (seed, thing, time),
-    whatever order the mirror's server thread is asked in."""
-    return random.Random(hashlib.sha256(repr(parts).encode()).hexdigest())
-
-
-def words(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n))
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def per_token(usd_per_mtok: float) -> str:
-    """OpenRouter's per-token decimal string for a price per million tokens."""
-    return format((Decimal(str(round(usd_per_mtok, 4))) / 1_000_000).normalize(), "f")
 
 
 # --------------------------------------------------------------------------- the clock
@@ -230,423 +158,6 @@ class SimClock:
         finally:
             for module, name, value in saved:
                 setattr(module, name, value)
-
-
-# --------------------------------------------------------------------------- the world
-
-
-@dataclass
-class HFModel:
-    id: str
-    oid: str
-    downloads: float  # rolling 30 days
-    all_time: float
-    likes: float
-    growth: float  # log growth of downloads per day
-    like_rate: float  # likes per day
-    created: datetime
-    modified: datetime
-
-
-@dataclass
-class ORModel:
-    record: dict[str, Any]
-    price: float  # prompt USD per million tokens
-    providers: list[str]
-
-
-@dataclass
-class World:
-    """Seeded upstream state, advanced hour by hour with the simulated clock."""
-
-    seed: int
-    scale: float = 1.0
-    rng: random.Random = field(init=False)
-    hf: list[HFModel] = field(default_factory=list)
-    openrouter: dict[str, ORModel] = field(default_factory=dict)
-    github: dict[str, dict[str, Any]] = field(default_factory=dict)
-    hour: datetime = START
-    hf_broken: str | None = None  # a record sent malformed this hour
-    hf_cache: tuple[datetime, list[dict[str, Any]]] | None = None
-    or_cache: dict[str, Any] | None = None
-    events: Counter = field(default_factory=Counter)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-        for author in DEFAULT_HF_AUTHORS:
-            for _ in range(int(self.rng.randint(60, 90) * self.scale)):
-                self.hf.append(self._new_hf(author, START, new=False))
-        for author in OTHER_HF_AUTHORS:
-            for _ in range(int(self.rng.randint(8, 20) * self.scale)):
-                self.hf.append(self._new_hf(author, START, new=False))
-        for _ in range(int(330 * self.scale)):
-            self._new_openrouter(START, new=False)
-        for repo in DEFAULT_GITHUB_REPOS:
-            self.github[repo] = self._new_repo(repo)
-
-    # Hugging Face -----------------------------------------------------------------------
-    def _new_hf(self, author: str, when: datetime, new: bool) -> HFModel:
-        rng = self.rng
-        family = rng.choice(["chat", "instruct", "base", "coder", "vl", "embed", "reasoner"])
-        size = rng.choice([0.5, 1, 1.5, 3, 4, 7, 8, 9, 14, 24, 32, 70, 120, 235])
-        name = f"{author}/{rng.choice(WORDS).title()}-{size:g}B-{family}-{rng.randrange(10**4)}"
-        if new:  # a release: starts small, often surges for a couple of weeks
-            downloads, growth = rng.uniform(50, 2000), rng.uniform(0.05, 0.4)
-        else:
-            downloads, growth = math.exp(rng.gauss(8.5, 2.2)), rng.gauss(0.0, 0.02)
-        return HFModel(
-            id=name,
-            oid=hashlib.md5(name.encode()).hexdigest()[:24],
-            downloads=downloads,
-            all_time=downloads * rng.uniform(1, 12),
-            likes=downloads**0.5 * rng.uniform(0.05, 0.6),
-            growth=growth,
-            like_rate=downloads**0.5 * rng.uniform(0.0005, 0.01),
-            created=when - timedelta(days=0 if new else rng.randint(10, 900)),
-            modified=when - timedelta(days=0 if new else rng.randint(0, 60)),
-        )
-
-    def _advance_hf(self) -> None:
-        rng = self.rng
-        for model in self.hf:
-            model.growth = model.growth * 0.995 + rng.gauss(0, 0.002)  # drifts back to flat
-            model.downloads *= math.exp(model.growth / 24 + rng.gauss(0, 0.004))
-            model.all_time += model.downloads / 720
-            if rng.random() < model.like_rate / 24:
-                model.likes += 1 + int(rng.expovariate(1.0))
-            if rng.random() < 0.002:
-                model.modified = self.hour
-        if rng.random() < 6 * self.scale / 24:  # ~6 new repositories a day
-            author = rng.choice(DEFAULT_HF_AUTHORS + OTHER_HF_AUTHORS)
-            self.hf.append(self._new_hf(author, self.hour, new=True))
-            self.events["hf new model"] += 1
-        self.hf_broken = None
-        if rng.random() < 0.02:  # one of the listed (most downloaded) models, sent malformed
-            listed = sorted(self.hf, key=lambda m: -m.downloads)[:100]
-            self.hf_broken = rng.choice(listed).id
-            self.events["hf malformed record"] += 1
-
-    def hf_payload(self) -> list[dict[str, Any]]:
-        """GET /api/models with the expand fields traction asks for, every model (the mirror
-        filters by author, sorts by downloads and paginates)."""
-        if self.hf_cache and self.hf_cache[0] == self.hour:
-            return self.hf_cache[1]
-        out = []
-        for m in self.hf:
-            trending = int(m.like_rate * (1 + max(0.0, m.growth) * 40))
-            out.append(
-                {
-                    "_id": m.oid,
-                    "id": m.id,
-                    "downloads": int(m.downloads),
-                    "downloadsAllTime": int(m.all_time),
-                    # drift: a count sent as a string, which the contract quarantines
-                    "likes": str(int(m.likes)) if m.id == self.hf_broken else int(m.likes),
-                    "trendingScore": trending,
-                    "createdAt": iso(m.created),
-                    "lastModified": iso(m.modified),
-                }
-            )
-        self.hf_cache = (self.hour, out)
-        return out
-
-    # OpenRouter -----------------------------------------------------------------------
-    def _new_openrouter(self, when: datetime, new: bool) -> None:
-        rng = self.rng
-        org = rng.choice(list(OPENROUTER_ORGS))
-        hf_author = OPENROUTER_ORGS[org]
-        linked = None
-        if hf_author and rng.random() < 0.7:
-            candidates = [m for m in self.hf if m.id.startswith(hf_author + "/")]
-            if candidates:
-                linked = rng.choice(candidates).id
-        if linked:
-            name = linked.split("/", 1)[1].lower()
-        else:
-            name = f"{rng.choice(WORDS)}-{rng.randrange(10**4)}"
-        model_id = f"{org}/{name}"
-        if model_id in self.openrouter:
-            return
-        price = round(math.exp(rng.gauss(-0.5, 1.4)), 3)
-        created = when - timedelta(days=0 if new else rng.randint(1, 700))
-        context = rng.choice([8192, 32768, 65536, 131072, 200000, 262144, 1048576])
-        record: dict[str, Any] = {
-            "id": model_id,
-            "canonical_slug": f"{model_id}-{created:%Y%m%d}",
-            "hugging_face_id": linked or "",
-            "name": f"{org.title()}: {name}",
-            "created": int(created.timestamp()),
-            "description": words(rng, rng.randint(40, 140)),
-            "context_length": context,
-            "architecture": {
-                "modality": "text->text",
-                "input_modalities": ["text"],
-                "output_modalities": ["text"],
-                "tokenizer": rng.choice(["GPT", "Llama3", "Qwen3", "Mistral", "Other"]),
-                "instruct_type": None,
-            },
-            "pricing": {},
-            "top_provider": {
-                "context_length": context,
-                "max_completion_tokens": rng.choice([None, 8192, 16384, 32768]),
-                "is_moderated": rng.random() < 0.2,
-            },
-            "per_request_limits": None,
-            "supported_parameters": rng.sample(PARAMETERS, rng.randint(3, 12)),
-            "default_parameters": {},
-            "supported_voices": None,
-            "knowledge_cutoff": None,
-            "expiration_date": None,
-            "links": {"details": f"/api/v1/models/{model_id}-{created:%Y%m%d}/endpoints"},
-        }
-        providers = rng.sample(PROVIDERS, rng.randint(1, 10))
-        self.openrouter[model_id] = ORModel(record, price, providers)
-        self._set_price(model_id, price)
-        if rng.random() < 0.1:  # a free variant, folded onto the base model by the parser
-            free = json.loads(json.dumps(record))
-            free["id"] = f"{model_id}:free"
-            free["pricing"] = {"prompt": "0", "completion": "0", "request": "0", "image": "0"}
-            self.openrouter[free["id"]] = ORModel(free, 0.0, providers[:1])
-        self.or_cache = None
-
-    def _set_price(self, model_id: str, price: float) -> None:
-        entry = self.openrouter[model_id]
-        entry.price = price
-        entry.record["pricing"] = {
-            "prompt": per_token(price),
-            "completion": per_token(price * 4),
-            "request": "0",
-            "image": "0",
-            "web_search": "0",
-            "internal_reasoning": "0",
-            "input_cache_read": per_token(price / 10),
-        }
-        self.or_cache = None
-
-    def _advance_openrouter(self) -> None:
-        rng = self.rng
-        if rng.random() < 0.7 / 24:  # a new model about every day and a half
-            self._new_openrouter(self.hour, new=True)
-            self.events["openrouter new model"] += 1
-        if rng.random() < 0.5 / 24:  # a price change every other day
-            paid = [k for k, v in self.openrouter.items() if v.price > 0]
-            model_id = rng.choice(paid)
-            self._set_price(model_id, self.openrouter[model_id].price * rng.uniform(0.5, 1.2))
-            self.events["openrouter price change"] += 1
-        if rng.random() < 0.15 / 24:  # a model leaves
-            del self.openrouter[rng.choice(sorted(self.openrouter))]
-            self.or_cache = None
-            self.events["openrouter model removed"] += 1
-
-    def openrouter_payload(self) -> dict[str, Any]:
-        if self.or_cache is None:
-            data = [m.record for m in self.openrouter.values()]
-            self.or_cache = {"data": data, "total_count": len(data), "links": None}
-        return self.or_cache
-
-    def endpoints(self, model_id: str) -> dict[str, Any] | None:
-        """GET /models/{id}/endpoints now: each provider's offer, uptime moving every fetch."""
-        entry = self.openrouter.get(model_id)
-        if entry is None:
-            return None
-        rng = stable_rng(self.seed, "endpoints", model_id, self.hour)
-        offers = []
-        for provider in entry.providers:
-            factor = stable_rng(self.seed, model_id, provider).uniform(0.6, 1.6)
-            uptime = round(100 - rng.expovariate(2.0), 2)
-            offers.append(
-                {
-                    "name": f"{provider.title()} | {entry.record['canonical_slug']}",
-                    "model_id": model_id,
-                    "model_name": entry.record["name"],
-                    "context_length": entry.record["context_length"],
-                    "pricing": {
-                        "prompt": per_token(entry.price * factor),
-                        "completion": per_token(entry.price * factor * 4),
-                        "discount": 0,
-                    },
-                    "provider_name": provider.title(),
-                    "tag": provider,
-                    "quantization": rng.choice(["fp8", "bf16", "fp4", "int8"]),
-                    "max_completion_tokens": None,
-                    "max_prompt_tokens": None,
-                    "supported_parameters": entry.record["supported_parameters"],
-                    "uptime_last_30m": max(0.0, uptime),
-                    "uptime_last_5m": None,
-                    "uptime_last_1d": max(0.0, round(100 - rng.expovariate(4.0), 2)),
-                    "supports_implicit_caching": False,
-                    "latency_last_30m": round(rng.uniform(0.2, 2.5), 3),
-                    "throughput_last_30m": round(rng.uniform(20, 400), 1),
-                    "status": 0,
-                }
-            )
-        return {
-            "data": {
-                "id": model_id,
-                "name": entry.record["name"],
-                "created": entry.record["created"],
-                "description": entry.record["description"],
-                "architecture": entry.record["architecture"],
-                "endpoints": offers,
-            }
-        }
-
-    def rankings(self, days: int) -> dict[str, Any]:
-        """GET /datasets/rankings-daily for the last `days` complete days: the top 60 models'
-        token volume per day, plus the long tail's `other` row."""
-        today = self.hour.date()
-        slugs = sorted(
-            (m.record["canonical_slug"] for k, m in self.openrouter.items() if ":" not in k),
-            key=lambda s: stable_rng(self.seed, "rank", s).random(),
-        )[:60]
-        rows = []
-        for back in range(days, 0, -1):
-            day = today - timedelta(days=back)
-            for rank, slug in enumerate(slugs):
-                base = 5e11 / (rank + 1) ** 1.1
-                wobble = stable_rng(self.seed, slug, day).uniform(0.85, 1.2)
-                trend = 1 + stable_rng(self.seed, "trend", slug).gauss(0, 0.02) * back
-                rows.append(
-                    {
-                        "date": str(day),
-                        "model_permaslug": slug,
-                        "variant": "standard",
-                        "total_tokens": str(int(base * wobble * max(0.1, trend))),
-                    }
-                )
-            other = {"date": str(day), "model_permaslug": "other", "total_tokens": "7000000000"}
-            rows.append(other)
-        end = today - timedelta(days=1)
-        return {
-            "data": rows,
-            "meta": {
-                "as_of": str(today),
-                "version": "1",
-                "start_date": str(today - timedelta(days=days)),
-                "end_date": str(end),
-            },
-        }
-
-    # GitHub ---------------------------------------------------------------------------
-    def _new_repo(self, full_name: str) -> dict[str, Any]:
-        """A `GET /repos/{owner}/{repo}` body in its real shape (~5 KB, mostly URLs)."""
-        owner, name = full_name.split("/")
-        api = f"https://api.github.com/repos/{full_name}"
-        rng = self.rng
-        stars = rng.randint(8000, 70000)
-        body: dict[str, Any] = {
-            "id": rng.randrange(10**8, 10**9),
-            "node_id": "R_kgDO" + hashlib.md5(full_name.encode()).hexdigest()[:8],
-            "name": name,
-            "full_name": full_name,
-            "private": False,
-            "owner": {
-                "login": owner,
-                "id": rng.randrange(10**7, 10**8),
-                "avatar_url": f"https://avatars.githubusercontent.com/u/{rng.randrange(10**8)}?v=4",
-                "html_url": f"https://github.com/{owner}",
-                "type": "Organization",
-                "site_admin": False,
-                **{f"{k}_url": f"https://api.github.com/users/{owner}/{k}" for k in OWNER_URLS},
-            },
-            "html_url": f"https://github.com/{full_name}",
-            "description": words(rng, 12),
-            "fork": False,
-            "url": api,
-            **{f"{k}_url": f"{api}/{k}" for k in REPO_URLS},
-            "created_at": "2024-04-17T15:00:00Z",
-            "updated_at": iso(START),
-            "pushed_at": iso(START),
-            "git_url": f"git://github.com/{full_name}.git",
-            "ssh_url": f"git@github.com:{full_name}.git",
-            "clone_url": f"https://github.com/{full_name}.git",
-            "homepage": f"https://{owner}.ai",
-            "size": rng.randint(500, 50000),
-            "stargazers_count": stars,
-            "watchers_count": stars,
-            "language": "Python",
-            "has_issues": True,
-            "has_projects": True,
-            "has_downloads": True,
-            "has_wiki": True,
-            "has_pages": False,
-            "has_discussions": True,
-            "forks_count": stars // 9,
-            "archived": False,
-            "disabled": False,
-            "open_issues_count": rng.randint(20, 400),
-            "license": {"key": "apache-2.0", "name": "Apache License 2.0", "spdx_id": "Apache-2.0"},
-            "allow_forking": True,
-            "topics": rng.sample(WORDS, 5),
-            "visibility": "public",
-            "forks": stars // 9,
-            "open_issues": 0,
-            "watchers": stars,
-            "default_branch": "main",
-            "network_count": stars // 9,
-            "subscribers_count": stars // 60,
-        }
-        body["open_issues"] = body["open_issues_count"]
-        return body
-
-    def _advance_github(self) -> None:
-        rng = self.rng
-        for repo in self.github.values():
-            stars = repo["stargazers_count"] + int(rng.expovariate(1 / (repo["watchers"] / 4000)))
-            repo["stargazers_count"] = repo["watchers_count"] = repo["watchers"] = stars
-            if rng.random() < 0.4:
-                repo["forks_count"] = repo["forks"] = repo["network_count"] = repo["forks"] + 1
-            if rng.random() < 0.3:
-                repo["open_issues_count"] += rng.choice([-1, 1])
-                repo["open_issues"] = repo["open_issues_count"]
-            if rng.random() < 0.2:
-                repo["pushed_at"] = iso(self.hour)
-            repo["updated_at"] = iso(self.hour)
-
-    def github_payload(self) -> dict[str, dict[str, Any]]:
-        return json.loads(json.dumps(self.github))  # the mirror serves a stable copy
-
-    def advance_to(self, moment: datetime) -> None:
-        """Step the world, an hour at a time, up to `moment`."""
-        while self.hour + timedelta(hours=1) <= moment:
-            self.hour += timedelta(hours=1)
-            self._advance_hf()
-            self._advance_openrouter()
-            self._advance_github()
-
-
-class EndpointsFeed:
-    """The mirror looks models up with `.get(id)`; answer from the world at fetch time."""
-
-    def __init__(self, world: World):
-        self.world = world
-
-    def __len__(self) -> int:
-        return len(self.world.openrouter)
-
-    def get(self, model_id: str) -> dict[str, Any] | None:
-        return self.world.endpoints(model_id)
-
-
-def litellm_upgrade(source: Path, target: Path, generation: int, seed: int) -> None:
-    """Write LiteLLM's price map as `generation` litellm upgrades past the installed one
-    would leave it: each changes ~1% of the prices and adds ~40 models."""
-    data = json.loads(source.read_text("utf-8"))
-    rng = random.Random(f"{seed}:litellm:{generation}")
-    keys = sorted(
-        key
-        for key, entry in data.items()
-        if isinstance(entry, dict)
-        and isinstance(entry.get("input_cost_per_token"), float)
-        and entry["input_cost_per_token"] > 0
-    )
-    for release in range(1, generation + 1):
-        for key in rng.sample(keys, len(keys) // 100):
-            price = data[key]["input_cost_per_token"] * rng.uniform(0.5, 1.1)
-            data[key]["input_cost_per_token"] = float(f"{price:.4g}")
-        for index in range(40):
-            data[f"sim-provider/new-model-{release}-{index}"] = dict(data[rng.choice(keys)])
-    target.write_text(json.dumps(data, indent=4), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- measuring
@@ -860,7 +371,8 @@ class Result:
 
 
 def simulate(args: argparse.Namespace, data: Path, scratch: Path) -> Result:
-    """Tick a 5-minute scheduler through `args.days`, running each source's cycle when due.
+    """Step through `args.days` from one due job to the next, running each source's cycle
+    when due.
     The database as the first round of cycles left it is copied to `scratch` (the baseline:
     one-off rows that are not daily growth)."""
     world = World(args.seed, scale=args.scale)
@@ -922,7 +434,10 @@ def simulate(args: argparse.Namespace, data: Path, scratch: Path) -> Result:
                 with store.connect(config.storage.database) as con:
                     con.execute("CHECKPOINT")
                 shutil.copyfile(config.storage.database, scratch / "baseline.duckdb")
-            moment += TICK
+            # The next thing that happens: a source due, the retention job, a report, the
+            # end. Nothing happens between (the 5-minute scheduler ticks the old harness
+            # stepped through cost time and changed no byte).
+            moment = min(*due.values(), next_vacuum, next_report, end)
             clock.now = moment
             if moment >= next_vacuum:  # the retention job, between two cycles
                 next_vacuum += vacuum_every
@@ -1240,8 +755,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["OPENROUTER_API_KEY"] = "sim-not-a-key"  # only ever sent to 127.0.0.1
     defaults = TractionConfig()
     print(
-        f"traction database growth: {args.days:g} simulated days from {START:%Y-%m-%d}, a"
-        f" scheduler tick every 5 minutes, seed {args.seed}, upstream scale {args.scale:g}"
+        f"traction database growth: {args.days:g} simulated days from {START:%Y-%m-%d},"
+        f" seed {args.seed}, upstream scale {args.scale:g}"
     )
     schedule = ", ".join(
         f"{name} {getattr(defaults.sources, name).interval // 60} min"
