@@ -211,7 +211,7 @@ class World:
         name = f"{author}/{rng.choice(WORDS).title()}-{size:g}B-{family}-{rng.randrange(10**4)}"
         if new:  # a release: a few downloads, sometimes millions within days
             downloads = rng.uniform(5, 500)
-            growth, decay = min(3.0, rng.expovariate(1 / 0.8)), 0.75
+            growth, decay = min(3.5, rng.expovariate(1.0)), 0.75
         else:
             downloads, growth, decay = math.exp(rng.gauss(8.5, 2.2)), rng.gauss(0, 0.01), 0.9
         like_share = rng.uniform(0.005, 0.03)
