@@ -817,7 +817,7 @@ def goals(result: Result, extrapolated: dict[int, float]) -> list[Goal]:
     ratio = per_cycle[last] / per_cycle[6] if last > 6 and per_cycle.get(6) else None
     out.append(
         Goal(
-            f"cycle time, day {last + 1} against day 7",
+            f"cycle time, day {last + 1} against day 7" if last > 6 else "cycle time",
             ratio,
             1.25,
             "-" if ratio is None else f"{ratio:.2f}x",
