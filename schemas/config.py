@@ -399,6 +399,40 @@ class FleetConfig(_Section):
         return self.renew_interval if self.renew_interval is not None else self.lock_ttl / 3
 
 
+class SnapshotConfig(_Section):
+    """Which scored models the published snapshot carries. Routers need the models their
+    deployments serve and the leaders; a snapshot of every model any source lists (a few
+    thousand) costs every publish, every score row and every router's reload for models
+    nobody routes to. Scoring itself always covers every model (`traction score`, the
+    backtest); the scope only decides what is published."""
+
+    top_n: int = Field(
+        default=100,
+        ge=0,
+        description="the top N models by score, always published (100: everything the"
+        " WZRD endpoint serves unfiltered); 0 publishes every scored model",
+    )
+    model_list: Path | None = Field(
+        default=None,
+        description="a LiteLLM config.yaml: the model each of its deployments serves (matched"
+        " as the adapter matches, with adapter.alias_map) is always published",
+    )
+    models: list[str] = Field(
+        default_factory=list,
+        description="more model ids (or any alias of one) always published; the targets of"
+        " identity.aliases always are",
+    )
+
+    @field_validator("model_list")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from .identity import read_model_list
+
+            read_model_list(value)  # a missing or broken file is a config error, now
+        return value
+
+
 class TractionConfig(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
@@ -407,4 +441,5 @@ class TractionConfig(_Section):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     adapter: AdapterConfig = Field(default_factory=AdapterConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
     fleet: FleetConfig = Field(default_factory=FleetConfig)

@@ -10,6 +10,7 @@ never becomes `mistralai/mistral-inference`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -105,3 +106,20 @@ def match_deployment(
             hit = _unique(by_alias, [s for s in map(strip_suffixes, names) if s])
         return hit or None
     return None
+
+
+def read_model_list(path: str | Path) -> list[dict[str, Any]]:
+    """The `model_list` of a LiteLLM config.yaml (or a bare list of deployments). Here so
+    that the worker's snapshot scope (`[snapshot] model_list`) and the backtest's
+    `--model-list` read a file the same way. ValueError says why a file will not do."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        reason = " ".join(str(exc).split())  # YAML's errors span lines; the message is one
+        raise ValueError(f"cannot read it: {reason}") from None
+    models = data.get("model_list") if isinstance(data, dict) else data
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        raise ValueError("no `model_list` of deployments in it")
+    return models

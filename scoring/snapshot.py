@@ -21,6 +21,7 @@ from pydantic import ValidationError
 import store
 from schemas.config import TractionConfig
 from schemas.errors import TractionError
+from schemas.identity import match_deployment, read_model_list
 from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody, compute_hash
 
 from .growth import growth_signals_daily, lookbacks
@@ -169,18 +170,63 @@ def score_at(con: duckdb.DuckDBPyConnection, config: TractionConfig, now: dateti
     return score_models(list(signals.iter_rows(named=True)), prices, identity, config.scoring, now)
 
 
+def required_keys(scored: list[dict], config: TractionConfig) -> set[str]:
+    """The keys of the scored models a snapshot must carry whatever their rank: the model
+    each deployment of `snapshot.model_list` serves (matched by the adapter's own rule,
+    `schemas.identity.match_deployment`, with `adapter.alias_map`), the targets of
+    `identity.aliases`, and `snapshot.models`. A name no scored model answers to adds
+    nothing. PublishRefused when the model list has become unreadable since the config
+    was loaded (publishing without it could drop a deployment's model)."""
+    by_alias: dict[str, str] = {}
+    for model in scored:  # rank order: a name two models claim goes to the higher ranked
+        for name in (model["key"], *model["aliases"]):
+            by_alias.setdefault(name.lower(), model["key"])
+    names = [*config.identity.aliases, *config.identity.aliases.values(), *config.snapshot.models]
+    keys = {by_alias[n.strip().lower()] for n in names if n.strip().lower() in by_alias}
+    path = config.snapshot.model_list
+    if path is not None:
+        try:
+            deployments = read_model_list(path)
+        except ValueError as exc:
+            raise PublishRefused(f"snapshot.model_list {path}: {exc}") from None
+        for deployment in deployments:
+            key = match_deployment(deployment, by_alias, config.adapter.alias_map)
+            if key is not None:
+                keys.add(key)
+    return keys
+
+
+def in_scope(scored: list[dict], config: TractionConfig) -> tuple[list[dict], set[str]]:
+    """(the models to publish, the keys scored but left out): the top `snapshot.top_n` and
+    every required model (`required_keys`), in rank order, renumbered 1..n (a snapshot's
+    ranks run 1..n; the order, which is what routers use, is the scoring's)."""
+    top_n = config.snapshot.top_n
+    if top_n == 0 or len(scored) <= top_n:
+        return scored, set()
+    keep = {model["key"] for model in scored[:top_n]} | required_keys(scored, config)
+    published = [model for model in scored if model["key"] in keep]
+    for rank, model in enumerate(published, start=1):
+        model["rank"] = rank
+    return published, {model["key"] for model in scored} - keep
+
+
 def build_snapshot(
     con: duckdb.DuckDBPyConnection,
     config: TractionConfig,
     now: datetime | None = None,
     min_version: int = 1,
+    left_out: set[str] | None = None,
 ) -> Snapshot:
-    """Score everything stored up to `now` and assemble (but do not publish) a snapshot.
+    """Score everything stored up to `now` and assemble (but do not publish) a snapshot of
+    the models in scope (`in_scope`). `left_out`, if given, receives the keys scored but
+    out of scope, for the publish guard (`guard`).
 
     Its version follows this database's last one, or `min_version` if that is higher (in a
     fleet, a new leader numbers after the fleet's snapshot, not its own old ones)."""
     now = _aware(now or datetime.now(timezone.utc))
-    scored = score_at(con, config, now)
+    scored, outside = in_scope(score_at(con, config, now), config)
+    if left_out is not None:
+        left_out.update(outside)
     version = store.last_snapshot_version(con)
     body = {
         "contract_version": CONTRACT_VERSION,
@@ -229,12 +275,16 @@ def guard(
     config: TractionConfig,
     snapshot: Snapshot,
     previous_keys: set[str] | None = None,
+    left_out: set[str] | None = None,
 ) -> str | None:
     """Why this snapshot must not replace the last one, or None. (Contract checks beyond
     the schema: a snapshot can be valid JSON and still be the wrong thing to route on.)
 
     `previous_keys` are the model keys of the snapshot being replaced when that is not
-    this database's last one (in a fleet: the snapshot another worker published)."""
+    this database's last one (in a fleet: the snapshot another worker published).
+    `left_out`: keys still scored but outside the snapshot scope; a model that merely
+    dropped out of the top N has not vanished, so the vanished share counts only models
+    that are gone from the scoring itself."""
     if not snapshot.models:
         return "no models to publish: nothing has been ingested yet"
     if snapshot.sources and all(s.stale for s in snapshot.sources.values()):
@@ -246,7 +296,7 @@ def guard(
     if before is None:
         before = store.latest_model_keys(con)
     if before:
-        vanished = before - {m.key for m in snapshot.models}
+        vanished = before - {m.key for m in snapshot.models} - (left_out or set())
         share = len(vanished) / len(before)
         if share > config.scoring.max_vanished_share:
             sample = ", ".join(sorted(vanished)[:5])
@@ -266,6 +316,7 @@ def publish(
     force_reason: str | None = None,
     distribute: Callable[[Snapshot, bytes], None] | None = None,
     previous_keys: set[str] | None = None,
+    left_out: set[str] | None = None,
 ) -> Path:
     """Validate, guard, write atomically and record a snapshot. PublishRefused leaves the last
     good one byte for byte. `force_reason` overrides the guards, never the validation (an
@@ -273,7 +324,8 @@ def publish(
 
     `distribute(snapshot, data)` (fleet mode: the conditional Redis publish) runs inside the
     transaction, after the rows and before the file: if it refuses (this worker no longer
-    leads), nothing is recorded or written here either. `previous_keys`: see `guard`."""
+    leads), nothing is recorded or written here either. `previous_keys`, `left_out`: see
+    `guard`."""
     data = render(snapshot)
     try:
         checked = Snapshot.model_validate_json(data)
@@ -281,7 +333,7 @@ def publish(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise PublishRefused(f"snapshot failed validation at {where}: {first['msg']}") from None
-    refusal = guard(con, config, checked, previous_keys)
+    refusal = guard(con, config, checked, previous_keys, left_out)
     if refusal and not checked.models:
         raise PublishRefused(refusal)
     if refusal and force_reason is None:

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import duckdb
 
-from .connection import naive_utc, rows, scalar, transaction, utcnow
+from .connection import insert_many, naive_utc, rows, scalar, transaction, utcnow
 
 
 class Page(Protocol):
@@ -30,15 +30,24 @@ class Page(Protocol):
 def archive_pages(
     con: duckdb.DuckDBPyConnection, run_id: str, source: str, pages: list[Page]
 ) -> None:
-    """Keep every fetched body, gzip-compressed, once per distinct content."""
-    for seq, page in enumerate(pages):
+    """Keep every fetched body, gzip-compressed, once per distinct content. Two statements
+    for the whole run (not two a page: a 20-page listing paid 40 round trips), and a body
+    already archived is not compressed again (most hourly pages repeat an earlier one)."""
+    if not pages:
+        return
+    digests = list(dict.fromkeys(page.content_hash for page in pages))
+    stored = "SELECT content_hash FROM raw_bodies WHERE list_contains(?, content_hash)"
+    known = {row[0] for row in rows(con, stored, [digests])}
+    bodies = {}
+    for page in pages:
         digest = page.content_hash
-        con.execute(
-            "INSERT OR IGNORE INTO raw_bodies VALUES (?, 'gzip', ?, ?)",
-            [digest, gzip.compress(page.body, mtime=0), len(page.body)],
-        )
-        con.execute(
-            "INSERT INTO raw_pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        if digest not in known and digest not in bodies:
+            bodies[digest] = [digest, "gzip", gzip.compress(page.body, mtime=0), len(page.body)]
+    insert_many(con, "INSERT OR IGNORE INTO raw_bodies VALUES", list(bodies.values()))
+    insert_many(
+        con,
+        "INSERT INTO raw_pages VALUES",
+        [
             [
                 run_id,
                 seq,
@@ -46,10 +55,12 @@ def archive_pages(
                 page.url,
                 page.status,
                 json.dumps(page.headers),
-                digest,
+                page.content_hash,
                 naive_utc(page.fetched_at),
-            ],
-        )
+            ]
+            for seq, page in enumerate(pages)
+        ],
+    )
 
 
 def archived_pages(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:

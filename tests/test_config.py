@@ -86,3 +86,34 @@ def test_missing_and_malformed_files_are_reported(tmp_path):
     broken.write_text("[sources\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(broken, environ={})
+
+
+def test_bad_snapshot_scope_values_name_key_and_value_and_exit_2(tmp_path):
+    path = tmp_path / "scope.toml"
+    path.write_text("[snapshot]\ntop_n = -5\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, environ={})
+    assert "snapshot.top_n" in str(err.value) and "-5" in str(err.value)
+    assert err.value.exit_code == 2
+    missing = tmp_path / "no-such-litellm.yaml"
+    path.write_text(f'[snapshot]\nmodel_list = "{missing}"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path, environ={})
+    assert "snapshot.model_list" in str(err.value) and str(missing) in str(err.value)
+    assert err.value.exit_code == 2
+    not_a_list = tmp_path / "litellm.yaml"
+    not_a_list.write_text("general_settings: {}\n")
+    with pytest.raises(ConfigError, match="no `model_list` of deployments") as err:
+        load_config(environ={"TRACTION_SNAPSHOT__MODEL_LIST": str(not_a_list)})
+    assert "snapshot.model_list" in str(err.value) and str(not_a_list) in str(err.value)
+
+
+def test_snapshot_scope_defaults_and_file_values(tmp_path):
+    assert load_config(environ={}).snapshot.top_n == 100
+    litellm = tmp_path / "litellm.yaml"
+    litellm.write_text("model_list:\n  - model_name: chat\n    litellm_params: {model: x/y}\n")
+    path = tmp_path / "scope.toml"
+    path.write_text(f'[snapshot]\ntop_n = 20\nmodel_list = "{litellm}"\nmodels = ["a/b"]\n')
+    config = load_config(path, environ={})
+    assert (config.snapshot.top_n, config.snapshot.model_list) == (20, litellm)
+    assert config.snapshot.models == ["a/b"]

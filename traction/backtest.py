@@ -25,7 +25,7 @@ import polars as pl
 import store
 from schemas.config import TractionConfig
 from schemas.errors import TractionError
-from schemas.identity import match_deployment, norm
+from schemas.identity import match_deployment, norm, read_model_list
 from scoring import evaluation as ev
 from scoring.identity import PRIMARY_SOURCES, Identity
 from scoring.signals import weighted_pairs
@@ -372,15 +372,9 @@ def render(result: dict) -> str:
 
 
 def load_model_list(path: Path) -> list[dict[str, Any]]:
-    """The `model_list` of a LiteLLM config.yaml (or a bare list)."""
-    import yaml
-
+    """The `model_list` of a LiteLLM config.yaml (or a bare list): `schemas.identity`'s
+    reader, as the worker's snapshot scope reads it."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        reason = " ".join(str(exc).split())  # YAML's errors span lines; the message is one
-        raise BacktestError(f"--model-list {path}: cannot read it: {reason}") from None
-    models = data.get("model_list") if isinstance(data, dict) else data
-    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
-        raise BacktestError(f"--model-list {path}: no `model_list` of deployments in it")
-    return models
+        return read_model_list(path)
+    except ValueError as exc:
+        raise BacktestError(f"--model-list {path}: {exc}") from None

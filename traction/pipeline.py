@@ -128,8 +128,11 @@ def _score_and_publish(
     try:
         # In a fleet the snapshot being replaced is the fleet's, whoever published it.
         floor, previous = fleet.predecessor() if fleet is not None else (0, None)
+        left_out: set[str] = set()  # scored, outside the snapshot scope: not vanished
         with gc_paused():
-            snapshot = build_snapshot(con, config, now, min_version=max(floor, on_disk) + 1)
+            snapshot = build_snapshot(
+                con, config, now, min_version=max(floor, on_disk) + 1, left_out=left_out
+            )
             key = key_from_env()
             if key is not None:
                 snapshot = sign(snapshot, key)
@@ -141,6 +144,7 @@ def _score_and_publish(
                 force_reason=force,
                 distribute=fleet.publish if fleet is not None else None,
                 previous_keys=previous,
+                left_out=left_out,
             )
         report.snapshot = snapshot
         store.finish_run(con, run_id, "ok", stored=len(snapshot.models))
