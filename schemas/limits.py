@@ -49,6 +49,8 @@ FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
 
 def _bad_char(text: str) -> str | None:
+    if text.isascii() and text.isprintable():  # nearly every id: no character to look up
+        return None
     for char in text:
         if unicodedata.category(char) in FORBIDDEN_CATEGORIES:
             return char
