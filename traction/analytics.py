@@ -5,13 +5,11 @@ open the worker's database. The copy lives in two files next to `analytics.duckd
 (`analytics.a.duckdb` and `analytics.b.duckdb`), and `analytics.duckdb` is a symbolic
 link to the one last completed. A refresh brings the other file up to date and then swaps the link
 atomically: a reader opens the old copy or the new one, never one being written, and one
-that has a copy open keeps reading it undisturbed. Bringing a file up to date appends
-only the rows added since it was last refreshed (new runs' observations, prices, scores
-and quarantined records; new snapshot documents), rewrites the small tables (runs,
-catalog, daily values, captures, price changes, listings, presence), and rewrites a
-table whose rows were deleted or replaced (retention); it falls back to a full copy when
-the file is missing, was written by another schema version, or is still held open by a
-reader.
+that has a copy open keeps reading it undisturbed. Bringing a file up to date compares
+each table partition by partition (mostly a day; see PARTITIONS) and copies again only
+the partitions that differ, so a refresh writes about what changed since, whatever the
+history holds; it falls back to a full copy when the file is missing, was written by
+another schema version, or is still held open by a reader.
 """
 
 from __future__ import annotations
@@ -93,12 +91,25 @@ VIEWS = {
 }
 
 
-# Tables appended to by run: a refresh adds the rows of runs the copy does not have yet.
-BY_RUN = ["observations", "prices", "scores", "quarantine"]
-# Small, or updated in place: rewritten at every refresh. (`price_changes` is re-derived
-# after a back-filled price, its rows keeping their earlier runs: not appendable by run;
-# `daily_values` holds one row per series and day, updated by each capture of the day.)
-REWRITTEN = [t for t in TABLES if t not in BY_RUN]
+# How each copied table splits into partitions that a refresh compares one by one (row
+# count and a checksum of the rows on both sides) and copies again only where they
+# differ: mostly by day, so a refresh rewrites today's rows (and a back-filled day's), not
+# the history. Tables updated in place (a run's row when it finishes, `daily_values` by
+# each capture of its day, the catalog's `last_seen_at`, a price's `confirmed_at`) and
+# re-derived rows (price changes after a back-fill, retention) are caught the same way.
+PARTITIONS = {
+    "runs": "started_at::DATE",
+    "observations": "observed_at::DATE",
+    "daily_values": "day",
+    "captures": "observed_at::DATE",
+    "prices": "observed_at::DATE",
+    "price_changes": "changed_at::DATE",
+    "catalog": "source",
+    "quarantine": "quarantined_at::DATE",
+    "scores": "computed_at::DATE",
+    "listings": "observed_at::DATE",
+    "presence": "source",
+}
 META = "_traction_refresh"  # the worker's schema version the copy was made for
 
 
@@ -149,24 +160,9 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
         if made_for != schema:
             return False
         con.execute("BEGIN TRANSACTION")
-        for table in BY_RUN:
-            con.execute(
-                f"INSERT INTO analytics_copy.{table} SELECT * FROM main.{table}"
-                f" WHERE run_id NOT IN (SELECT DISTINCT run_id FROM analytics_copy.{table})"
-            )
-            _rewrite_if_different(con, table, table)
-        con.execute(
-            "DELETE FROM analytics_copy.snapshot_documents"
-            " WHERE version NOT IN (SELECT version FROM main.snapshots)"
-        )
-        con.execute(
-            "INSERT INTO analytics_copy.snapshot_documents SELECT * FROM main.snapshots"
-            " WHERE version > (SELECT coalesce(max(version), -2147483648)"
-            "  FROM analytics_copy.snapshot_documents)"
-        )
-        _rewrite_if_different(con, "snapshot_documents", "snapshots")
-        for table in REWRITTEN:
-            con.execute(f"CREATE OR REPLACE TABLE analytics_copy.{table} AS FROM main.{table}")
+        for table in TABLES:
+            _sync(con, table, table, PARTITIONS[table])
+        _sync(con, "snapshot_documents", "snapshots", "version")  # each a large document
         con.execute("COMMIT")
         con.execute("CHECKPOINT analytics_copy")
         return True
@@ -180,16 +176,23 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
             con.execute("DETACH analytics_copy")
 
 
-def _rewrite_if_different(con: duckdb.DuckDBPyConnection, copy: str, main: str) -> None:
-    """Rows deleted (retention) or replaced in the worker's table: copy it whole. Rows are
-    compared by count and a checksum of their contents: a back-fill re-derives a series'
-    observations (change points), and may put one under an earlier run in place of another,
-    which a count alone would miss."""
-    digest = "SELECT count(*), bit_xor(hash(t)) FROM {} t"
-    ours = store.rows(con, digest.format(f"main.{main}"))
-    theirs = store.rows(con, digest.format(f"analytics_copy.{copy}"))
-    if ours != theirs:
-        con.execute(f"CREATE OR REPLACE TABLE analytics_copy.{copy} AS FROM main.{main}")
+def _sync(con: duckdb.DuckDBPyConnection, copy: str, main: str, partition: str) -> None:
+    """Copy again each partition of `main.{main}` whose rows differ from the copy's."""
+    key = f"coalesce(CAST({partition} AS VARCHAR), '')"
+    digest = "SELECT {key} AS p, count(*) AS n, bit_xor(hash(t)) AS h FROM {table} t GROUP BY p"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _changed AS SELECT p FROM"
+        f" ({digest.format(key=key, table=f'main.{main}')}) a FULL JOIN"
+        f" ({digest.format(key=key, table=f'analytics_copy.{copy}')}) b USING (p)"
+        " WHERE a.n IS DISTINCT FROM b.n OR a.h IS DISTINCT FROM b.h"
+    )
+    if store.scalar(con, "SELECT count(*) FROM _changed"):
+        con.execute(f"DELETE FROM analytics_copy.{copy} WHERE {key} IN (SELECT p FROM _changed)")
+        con.execute(
+            f"INSERT INTO analytics_copy.{copy} SELECT * FROM main.{main}"
+            f" WHERE {key} IN (SELECT p FROM _changed)"
+        )
+    con.execute("DROP TABLE _changed")
 
 
 def trends(
