@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from schemas.rows import CatalogEntry, SourceResult
+from schemas.rows import CatalogEntry, Price, SourceResult
 
 from .connection import delete_counted, insert_many, naive_utc, rows, scalar, utcnow
 
@@ -55,47 +55,299 @@ def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 FULL_LISTS = {"openrouter": False, "litellm_prices": False, "openrouter_endpoints": True}
 
 
-def record_listing(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> None:
-    """Record that this run's prices were its source's complete list at their time.
+def record_listing(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> int:
+    """Record that this run's prices were its source's complete list at their time, and
+    move the offers' presence spans to match; returns how many spans changed.
 
     Only for a complete run (status ok): a failed or partial one must never delist.
     An empty list delists nothing either (an upstream outage, not a catalogue), nor does
-    an endpoints run that quarantined records (which model's page they were is lost)."""
+    an endpoints run that quarantined records (which model's page they were is lost).
+    A catalogue-wide list names the offers of models it quarantined too (listed, only
+    unreadable): those priced before it."""
     per_model = FULL_LISTS.get(result.source)
     if per_model is None or not result.prices:
-        return
+        return 0
     if per_model and result.quarantined:
-        return
-    scopes = {(p.model_id if per_model else "", naive_utc(p.observed_at)) for p in result.prices}
+        return 0
+    lists: dict[tuple[str, datetime], set[tuple[str, str]]] = {}
+    for p in result.prices:
+        scope = p.model_id if per_model else ""
+        lists.setdefault((scope, naive_utc(p.observed_at)), set()).add((p.model_id, p.provider))
+    unreadable = sorted({q.model_id for q in result.quarantined if q.model_id})
+    changed = 0
+    for (scope, at), members in sorted(lists.items()):
+        if not per_model and unreadable:
+            members |= set(
+                rows(
+                    con,
+                    "SELECT DISTINCT model_id, provider FROM prices WHERE source = ?"
+                    " AND model_id IN (SELECT unnest(?)) AND observed_at < ?",
+                    [result.source, unreadable, at],
+                )
+            )
+        changed += _record_list(con, result.source, scope, at, run_id, members)
+    return changed
+
+
+def _record_list(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    scope: str,
+    at: datetime,
+    run_id: str,
+    members: set[tuple[str, str]],
+) -> int:
+    """One complete list at `at` naming `members` (model, provider): its `listings` row, and
+    the spans it extends, starts, moves or splits. A list may land between two stored ones
+    (a back-fill): the spans are then what in-order ingestion would have left."""
+    key = [source, scope, at]
+    if scalar(
+        con,
+        "SELECT count(*) FROM listings WHERE source = ? AND scope = ? AND observed_at = ?",
+        key,
+    ):
+        return 0  # this list is known already (the same capture landed again)
+    con.execute(
+        "INSERT INTO listings (source, scope, observed_at, run_id) VALUES (?, ?, ?, ?)",
+        [*key, run_id],
+    )
+    after = scalar(
+        con,
+        "SELECT min(observed_at) FROM listings WHERE source = ? AND scope = ? AND observed_at > ?",
+        key,
+    )
+    covering = {
+        (model_id, provider): (listed_at, delisted_at)
+        for model_id, provider, listed_at, delisted_at in rows(
+            con,
+            "SELECT model_id, provider, listed_at, delisted_at FROM presence_spans"
+            " WHERE source = ? AND scope = ? AND listed_at < ?"
+            " AND (delisted_at IS NULL OR delisted_at > ?)",
+            [source, scope, at, at],
+        )
+    }
+    starting = set()
+    if after is not None:
+        starting = set(
+            rows(
+                con,
+                "SELECT model_id, provider FROM presence_spans"
+                " WHERE source = ? AND scope = ? AND listed_at = ?",
+                [source, scope, after],
+            )
+        )
+    new: list[list] = []
+    moved = [offer for offer in sorted(members) if offer not in covering and offer in starting]
+    for offer in sorted(members - covering.keys() - starting):
+        new.append([source, scope, *offer, at, after])  # listed until the next list
+    for model_id, provider in moved:  # the span the next list started begins at this one
+        con.execute(
+            "UPDATE presence_spans SET listed_at = ? WHERE source = ? AND model_id = ?"
+            " AND provider = ? AND listed_at = ?",
+            [at, source, model_id, provider, after],
+        )
+    split = [(offer, span) for offer, span in sorted(covering.items()) if offer not in members]
+    for (model_id, provider), (listed_at, delisted_at) in split:
+        # listed before this list, not on it: delisted here; back from the next list
+        # on when that one named it (the span ran past it)
+        con.execute(
+            "UPDATE presence_spans SET delisted_at = ? WHERE source = ? AND model_id = ?"
+            " AND provider = ? AND listed_at = ?",
+            [at, source, model_id, provider, listed_at],
+        )
+        if after is not None and delisted_at != after:
+            new.append([source, scope, model_id, provider, after, delisted_at])
     insert_many(
         con,
-        "INSERT OR IGNORE INTO listings (source, scope, observed_at, run_id) VALUES",
-        [[result.source, scope, at, run_id] for scope, at in sorted(scopes)],
+        "INSERT INTO presence_spans (source, scope, model_id, provider, listed_at, delisted_at)"
+        " VALUES",
+        new,
+    )
+    return len(new) + len(moved) + len(split)
+
+
+# What a price row says beyond its offer and time: a capture repeating all of it stores
+# no row, only confirms the previous one.
+PRICE_VALUES = (
+    "prompt_usd_per_mtok",
+    "completion_usd_per_mtok",
+    "discount",
+    "context_length",
+    "quantization",
+    "uptime_last_30m",
+    "uptime_last_1d",
+)
+_PRICE_COLUMNS = "source, model_id, provider, observed_at, run_id, " + ", ".join(PRICE_VALUES)
+_OFFER = "{a}.source = {b}.source AND {a}.model_id = {b}.model_id AND {a}.provider = {b}.provider"
+
+
+def _same(a: str, b: str) -> str:
+    return "NOT (" + " OR ".join(f"{a}.{c} IS DISTINCT FROM {b}.{c}" for c in PRICE_VALUES) + ")"
+
+
+def land_prices(con: duckdb.DuckDBPyConnection, run_id: str, prices: list[Price]) -> int:
+    """Store prices on change; returns how many rows were stored.
+
+    Per offer (source, model, provider) the rows are the price's changes: a row is stored
+    where the price differs from the one quoted before it, and `confirmed_at` is the last
+    capture that quoted it before the next row. A capture landing in any order leaves
+    the rows in-order ingestion would: after a row's span it confirms the row (same price)
+    or starts one (or moves the next row back to it, if that row has its price); inside a
+    span with another price (a back-fill) it splits the span, and the part after it is
+    stored again from the first complete list after it that named the offer."""
+    first: dict[tuple[str, str, str, datetime], Price] = {}
+    for p in prices:
+        first.setdefault((p.source, p.model_id, p.provider, naive_utc(p.observed_at)), p)
+    passes: list[list[tuple[tuple[str, str, str, datetime], Price]]] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for key in sorted(first):
+        n = seen[key[:3]] = seen.get(key[:3], -1) + 1
+        if n == len(passes):
+            passes.append([])
+        passes[n].append((key, first[key]))
+    return sum(_land_price_pass(con, run_id, batch) for batch in passes)
+
+
+def _land_price_pass(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    batch: list[tuple[tuple[str, str, str, datetime], Price]],
+) -> int:
+    """One capture of distinct offers (see `land_prices`)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE incoming_prices AS SELECT {_PRICE_COLUMNS} FROM prices"
+        " LIMIT 0"
+    )
+    insert_many(
+        con,
+        f"INSERT INTO incoming_prices ({_PRICE_COLUMNS}) VALUES",
+        [[*key, run_id, *(getattr(p, c) for c in PRICE_VALUES)] for key, p in batch],
+    )
+    found = rows(
+        con,
+        "SELECT i.source, i.model_id, i.provider, i.observed_at,"
+        f" b.observed_at, b.confirmed_at, {_same('i', 'b')},"
+        f" a.observed_at, a.confirmed_at, {_same('i', 'a')}"
+        " FROM incoming_prices i"
+        f" ASOF LEFT JOIN prices b ON {_OFFER.format(a='b', b='i')}"
+        "  AND i.observed_at >= b.observed_at"
+        f" ASOF LEFT JOIN prices a ON {_OFFER.format(a='a', b='i')}"
+        "  AND i.observed_at < a.observed_at",
+    )
+    rows_new: list[list] = []  # (offer, time, confirmed_at) of each row to store
+    for (
+        source,
+        model_id,
+        provider,
+        at,
+        prev_at,
+        prev_conf,
+        prev_same,
+        next_at,
+        next_conf,
+        next_same,
+    ) in found:
+        offer = [source, model_id, provider]
+        if prev_at is not None and prev_same:
+            if at > prev_conf:  # the same price quoted again: confirmed
+                con.execute(
+                    "UPDATE prices SET confirmed_at = ? WHERE source = ? AND model_id = ?"
+                    " AND provider = ? AND observed_at = ?",
+                    [at, *offer, prev_at],
+                )
+            continue
+        if prev_at is not None and at in (prev_at, prev_conf):
+            continue  # another price for a capture already stored: the first one stands
+        if prev_at is not None and at < prev_conf:
+            _split(con, offer, prev_at, prev_conf, at)
+            rows_new.append([offer, at, at])
+        elif next_at is not None and next_same:
+            # the next row quotes this price: it is quoted from here on
+            con.execute(
+                "DELETE FROM prices WHERE source = ? AND model_id = ? AND provider = ?"
+                " AND observed_at = ?",
+                [*offer, next_at],
+            )
+            rows_new.append([offer, at, next_conf])
+        else:
+            rows_new.append([offer, at, at])
+    by_key = {tuple(offer) + (at,): confirmed for offer, at, confirmed in rows_new}
+    insert_many(
+        con,
+        f"INSERT INTO prices ({_PRICE_COLUMNS}, confirmed_at) VALUES",
+        [
+            [*key, run_id, *(getattr(p, c) for c in PRICE_VALUES), by_key[key]]
+            for key, p in batch
+            if key in by_key
+        ],
+    )
+    con.execute("DROP TABLE incoming_prices")
+    return len(rows_new)
+
+
+def _split(
+    con: duckdb.DuckDBPyConnection, offer: list, start: datetime, end: datetime, at: datetime
+) -> None:
+    """A price at `at` inside the span [start, end] of the row observed at `start`, which
+    quoted another: the row ends at the last complete list before `at` that named the
+    offer, and is stored again from the first after it (with that list's run), confirmed
+    until `end`. Without such lists (a span only partial runs confirmed) the span's own
+    ends stand in."""
+    before, after, after_run = rows(
+        con,
+        "SELECT max(observed_at) FILTER (WHERE observed_at < $5),"
+        " min(observed_at) FILTER (WHERE observed_at > $5),"
+        " arg_min(run_id, observed_at) FILTER (WHERE observed_at > $5)"
+        " FROM (SELECT l.observed_at, l.run_id FROM presence_spans s JOIN listings l"
+        "  ON l.source = s.source AND l.scope = s.scope AND l.observed_at >= s.listed_at"
+        "  AND (s.delisted_at IS NULL OR l.observed_at < s.delisted_at)"
+        "  WHERE s.source = $1 AND s.model_id = $2 AND s.provider = $3)"
+        " WHERE observed_at BETWEEN $4 AND $6",
+        [*offer, start, at, end],
+    )[0]
+    con.execute(
+        f"INSERT INTO prices ({_PRICE_COLUMNS}, confirmed_at)"
+        f" SELECT * REPLACE (?::TIMESTAMP AS observed_at, coalesce(?, run_id) AS run_id)"
+        f" FROM (SELECT {_PRICE_COLUMNS}, confirmed_at FROM prices WHERE source = ?"
+        "  AND model_id = ? AND provider = ? AND observed_at = ?)",
+        [after or end, after_run, *offer, start],
+    )
+    con.execute(
+        "UPDATE prices SET confirmed_at = ? WHERE source = ? AND model_id = ? AND provider = ?"
+        " AND observed_at = ?",
+        [before or start, *offer, start],
     )
 
 
 # The offers present as of $1: each (source, model, provider)'s latest price at or before
-# then, kept when its source's latest complete list by then (for its scope) named it, or
-# when it was seen after that list (a partial run can list, never delist). Where no
-# complete list exists yet, an offer seen since $2 counts. An endpoints offer needs its
-# model on OpenRouter's list too (a model gone from the catalogue answers 404 there).
-# With $3, a model its latest list named in a quarantined record stays present.
+# then, kept when its source's latest complete list by then (for its scope) named it
+# (`presence_spans`), or when it was seen after that list (a partial run can list, never
+# delist). Where no complete list exists yet, an offer seen since $2 counts. An endpoints
+# offer needs its model on OpenRouter's list too (a model gone from the catalogue answers
+# 404 there). A model its latest list named only in a quarantined record counts with $3
+# (listed), not without (its price then is unreadable). Prices are stored on change: a
+# row is quoted from `observed_at` through `confirmed_at`.
 _PRESENT_OFFERS = """
 WITH lists AS (
     SELECT source, scope, max(observed_at) AS at, arg_max(run_id, observed_at) AS run_id
     FROM listings WHERE observed_at <= $1 GROUP BY ALL
 ),
 latest AS (
-    SELECT source, model_id, provider, max(observed_at) AS at
+    SELECT source, model_id, provider, max(observed_at) AS at,
+        arg_max(confirmed_at, observed_at) AS confirmed
     FROM prices WHERE observed_at <= $1 GROUP BY ALL
 ),
 offers AS (
     SELECT s.source, s.model_id, s.provider, s.at FROM latest s
     LEFT JOIN lists l ON l.source = s.source
         AND l.scope = CASE WHEN s.source = 'openrouter_endpoints' THEN s.model_id ELSE '' END
-    WHERE CASE WHEN l.at IS NULL THEN s.at >= $2
-        ELSE s.at >= l.at OR ($3 AND l.scope = '' AND EXISTS (SELECT 1 FROM quarantine q
-            WHERE q.run_id = l.run_id AND q.model_id = s.model_id)) END
+    WHERE CASE WHEN l.at IS NULL THEN least(s.confirmed, $1) >= $2
+        ELSE s.at > l.at OR (s.confirmed > l.at AND s.confirmed <= $1)
+            OR (EXISTS (SELECT 1 FROM presence_spans m WHERE m.source = s.source
+                    AND m.model_id = s.model_id AND m.provider = s.provider
+                    AND m.listed_at <= l.at AND (m.delisted_at IS NULL OR m.delisted_at > l.at))
+                AND ($3 OR NOT EXISTS (SELECT 1 FROM quarantine q
+                    WHERE q.run_id = l.run_id AND q.model_id = s.model_id))) END
 ),
 present AS (
     SELECT * FROM offers o WHERE o.source <> 'openrouter_endpoints'
@@ -215,7 +467,7 @@ def land(
     """Write a source run's facts; returns how many were new. Caller owns the transaction.
     `complete`: the run read its source's whole payload (status ok), so a full-list
     source's prices are its list at their time (`record_listing`)."""
-    count = "SELECT (SELECT count(*) FROM observations) + (SELECT count(*) FROM prices)"
+    count = "SELECT count(*) FROM observations"
     before = scalar(con, count)
     if result.observations:
         insert_many(
@@ -227,30 +479,9 @@ def land(
                 for o in result.observations
             ],
         )
-    if result.prices:
-        insert_many(
-            con,
-            "INSERT OR IGNORE INTO prices (source, model_id, provider, prompt_usd_per_mtok,"
-            " completion_usd_per_mtok, observed_at, run_id, discount, context_length,"
-            " quantization, uptime_last_30m, uptime_last_1d) VALUES",
-            [
-                [
-                    p.source,
-                    p.model_id,
-                    p.provider,
-                    p.prompt_usd_per_mtok,
-                    p.completion_usd_per_mtok,
-                    naive_utc(p.observed_at),
-                    run_id,
-                    p.discount,
-                    p.context_length,
-                    p.quantization,
-                    p.uptime_last_30m,
-                    p.uptime_last_1d,
-                ]
-                for p in result.prices
-            ],
-        )
+    # Presence first: a back-filled price splitting a stored one finds the lists around it.
+    changed = record_listing(con, run_id, result) if result.prices and complete else 0
+    stored = land_prices(con, run_id, result.prices) if result.prices else 0
     now = utcnow()
     if result.catalog:
         insert_many(
@@ -274,10 +505,8 @@ def land(
             ],
             suffix=CATALOG_UPSERT,
         )
-    if result.prices:
+    if stored:
         record_price_changes(con, run_id)
-        if complete:
-            record_listing(con, run_id, result)
     if result.quarantined:
         insert_many(
             con,
@@ -287,7 +516,7 @@ def land(
                 for q in result.quarantined
             ],
         )
-    return scalar(con, count) - before
+    return scalar(con, count) - before + stored + changed
 
 
 def observations_until(con: duckdb.DuckDBPyConnection, as_of: datetime) -> duckdb.DuckDBPyRelation:
