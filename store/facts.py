@@ -55,9 +55,12 @@ def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 FULL_LISTS = {"openrouter": False, "litellm_prices": False, "openrouter_endpoints": True}
 
 
-def record_listing(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> int:
+def record_listing(
+    con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult
+) -> set[tuple[str, str, str]]:
     """Record that this run's prices were its source's complete list at their time, and
-    move the offers' presence spans to match; returns how many spans changed.
+    move the offers' presence spans to match; returns the offers (source, model, provider)
+    whose presence changed.
 
     Only for a complete run (status ok): a failed or partial one must never delist.
     An empty list delists nothing either (an upstream outage, not a catalogue), nor does
@@ -66,15 +69,15 @@ def record_listing(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceRe
     unreadable): those priced before it."""
     per_model = FULL_LISTS.get(result.source)
     if per_model is None or not result.prices:
-        return 0
+        return set()
     if per_model and result.quarantined:
-        return 0
+        return set()
     lists: dict[tuple[str, datetime], set[tuple[str, str]]] = {}
     for p in result.prices:
         scope = p.model_id if per_model else ""
         lists.setdefault((scope, naive_utc(p.observed_at)), set()).add((p.model_id, p.provider))
     unreadable = sorted({q.model_id for q in result.quarantined if q.model_id})
-    changed = 0
+    changed: set[tuple[str, str, str]] = set()
     for (scope, at), members in sorted(lists.items()):
         if not per_model and unreadable:
             members |= set(
@@ -85,7 +88,8 @@ def record_listing(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceRe
                     [result.source, unreadable, at],
                 )
             )
-        changed += _record_list(con, result.source, scope, at, run_id, members)
+        found = _record_list(con, result.source, scope, at, run_id, members)
+        changed |= {(result.source, model_id, provider) for model_id, provider in found}
     return changed
 
 
@@ -96,7 +100,7 @@ def _record_list(
     at: datetime,
     run_id: str,
     members: set[tuple[str, str]],
-) -> int:
+) -> set[tuple[str, str]]:
     """One complete list at `at` naming `members` (model, provider): its `listings` row, and
     the spans it extends, starts, moves or splits. A list may land between two stored ones
     (a back-fill): the spans are then what in-order ingestion would have left."""
@@ -106,7 +110,7 @@ def _record_list(
         "SELECT count(*) FROM listings WHERE source = ? AND scope = ? AND observed_at = ?",
         key,
     ):
-        return 0  # this list is known already (the same capture landed again)
+        return set()  # this list is known already (the same capture landed again)
     con.execute(
         "INSERT INTO listings (source, scope, observed_at, run_id) VALUES (?, ?, ?, ?)",
         [*key, run_id],
@@ -163,7 +167,11 @@ def _record_list(
         " VALUES",
         new,
     )
-    return len(new) + len(moved) + len(split)
+    return (
+        {(model_id, provider) for _, _, model_id, provider, _, _ in new}
+        | set(moved)
+        | {offer for offer, _ in split}
+    )
 
 
 # What a price row says beyond its offer and time: a capture repeating all of it stores
@@ -185,8 +193,10 @@ def _same(a: str, b: str) -> str:
     return "NOT (" + " OR ".join(f"{a}.{c} IS DISTINCT FROM {b}.{c}" for c in PRICE_VALUES) + ")"
 
 
-def land_prices(con: duckdb.DuckDBPyConnection, run_id: str, prices: list[Price]) -> int:
-    """Store prices on change; returns how many rows were stored.
+def land_prices(
+    con: duckdb.DuckDBPyConnection, run_id: str, prices: list[Price]
+) -> list[tuple[str, str, str]]:
+    """Store prices on change; returns the offer of each row stored.
 
     Per offer (source, model, provider) the rows are the price's changes: a row is stored
     where the price differs from the one quoted before it, and `confirmed_at` is the last
@@ -205,14 +215,14 @@ def land_prices(con: duckdb.DuckDBPyConnection, run_id: str, prices: list[Price]
         if n == len(passes):
             passes.append([])
         passes[n].append((key, first[key]))
-    return sum(_land_price_pass(con, run_id, batch) for batch in passes)
+    return [offer for batch in passes for offer in _land_price_pass(con, run_id, batch)]
 
 
 def _land_price_pass(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
     batch: list[tuple[tuple[str, str, str, datetime], Price]],
-) -> int:
+) -> list[tuple[str, str, str]]:
     """One capture of distinct offers (see `land_prices`)."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE incoming_prices AS SELECT {_PRICE_COLUMNS} FROM prices"
@@ -282,7 +292,7 @@ def _land_price_pass(
         ],
     )
     con.execute("DROP TABLE incoming_prices")
-    return len(rows_new)
+    return [tuple(offer) for offer, _, _ in rows_new]
 
 
 def _split(
@@ -480,8 +490,8 @@ def land(
             ],
         )
     # Presence first: a back-filled price splitting a stored one finds the lists around it.
-    changed = record_listing(con, run_id, result) if result.prices and complete else 0
-    stored = land_prices(con, run_id, result.prices) if result.prices else 0
+    changed = record_listing(con, run_id, result) if result.prices and complete else set()
+    stored = land_prices(con, run_id, result.prices) if result.prices else []
     now = utcnow()
     if result.catalog:
         insert_many(
@@ -516,7 +526,9 @@ def land(
                 for q in result.quarantined
             ],
         )
-    return scalar(con, count) - before + stored + changed
+    # New facts: observations, price rows, and offers listed or delisted at an unchanged
+    # price (a capture that only confirms what is stored adds none).
+    return scalar(con, count) - before + len(stored) + len(changed - set(stored))
 
 
 def observations_until(con: duckdb.DuckDBPyConnection, as_of: datetime) -> duckdb.DuckDBPyRelation:

@@ -6,11 +6,12 @@ open the worker's database. The copy lives in two files next to `analytics.duckd
 link to the one last completed. A refresh brings the other file up to date and then swaps the link
 atomically: a reader opens the old copy or the new one, never one being written, and one
 that has a copy open keeps reading it undisturbed. Bringing a file up to date appends
-only the rows added since it was last refreshed (new runs' observations, prices, scores
-and quarantined records; new snapshot documents), rewrites the small tables (runs,
-catalog, price changes, listings, presence), and rewrites a table whose rows were deleted
-or replaced (retention); it falls back to a full copy when the file is missing, was
-written by another schema version, or is still held open by a reader.
+only the rows added since it was last refreshed (new runs' observations, scores and
+quarantined records; new snapshot documents), rewrites the small tables (runs, prices,
+which are stored on change, catalog, price changes, listings, presence), and rewrites a
+table whose rows were deleted or replaced (retention); it falls back to a full copy when
+the file is missing, was written by another schema version, or is still held open by a
+reader.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ VIEWS = {
         ORDER BY growth_pct DESC NULLS LAST
     """,
     "price_history": """
-        SELECT source, model_id, provider, observed_at, prompt_usd_per_mtok,
+        SELECT source, model_id, provider, observed_at, confirmed_at, prompt_usd_per_mtok,
                completion_usd_per_mtok, discount, quantization, uptime_last_1d
         FROM prices ORDER BY source, model_id, provider, observed_at
     """,
@@ -94,9 +95,12 @@ VIEWS = {
 
 
 # Tables appended to by run: a refresh adds the rows of runs the copy does not have yet.
-BY_RUN = ["observations", "prices", "scores", "quarantine"]
+BY_RUN = ["observations", "scores", "quarantine"]
 # Small, or updated in place: rewritten at every refresh. (`price_changes` is re-derived
-# after a back-filled price, its rows keeping their earlier runs: not appendable by run.)
+# after a back-filled price, its rows keeping their earlier runs: not appendable by run.
+# `prices` is stored on change: a capture repeating a price moves an earlier run's row's
+# `confirmed_at`, and a back-fill can move or split rows, so it is rewritten too; it holds
+# a row per price change, not per capture.)
 REWRITTEN = [t for t in TABLES if t not in BY_RUN]
 META = "_traction_refresh"  # the worker's schema version the copy was made for
 
