@@ -236,8 +236,8 @@ def _land_price_pass(
     found = rows(
         con,
         "SELECT i.source, i.model_id, i.provider, i.observed_at,"
-        f" b.observed_at, b.confirmed_at, {_same('i', 'b')},"
-        f" a.observed_at, a.confirmed_at, {_same('i', 'a')}"
+        f" b.observed_at, coalesce(b.confirmed_at, b.observed_at), {_same('i', 'b')},"
+        f" a.observed_at, coalesce(a.confirmed_at, a.observed_at), {_same('i', 'a')}"
         " FROM incoming_prices i"
         f" ASOF LEFT JOIN prices b ON {_OFFER.format(a='b', b='i')}"
         "  AND i.observed_at >= b.observed_at"
@@ -259,13 +259,7 @@ def _land_price_pass(
     ) in found:
         offer = [source, model_id, provider]
         if prev_at is not None and prev_same:
-            if at > prev_conf:  # the same price quoted again: confirmed
-                con.execute(
-                    "UPDATE prices SET confirmed_at = ? WHERE source = ? AND model_id = ?"
-                    " AND provider = ? AND observed_at = ?",
-                    [at, *offer, prev_at],
-                )
-            continue
+            continue  # the same price quoted again: confirmed below (if later)
         if prev_at is not None and at in (prev_at, prev_conf):
             continue  # another price for a capture already stored: the first one stands
         if prev_at is not None and at < prev_conf:
@@ -281,7 +275,18 @@ def _land_price_pass(
             rows_new.append([offer, at, next_conf])
         else:
             rows_new.append([offer, at, at])
-    by_key = {tuple(offer) + (at,): confirmed for offer, at, confirmed in rows_new}
+    # One statement for the confirmations (most of a capture's prices): each offer quoting
+    # its stored price again, after that row's last confirmation, moves it forward.
+    con.execute(
+        "UPDATE prices p SET confirmed_at = c.at FROM ("
+        "  SELECT i.source, i.model_id, i.provider, b.observed_at AS row_at, i.observed_at AS at"
+        "  FROM incoming_prices i"
+        f" ASOF JOIN prices b ON {_OFFER.format(a='b', b='i')} AND i.observed_at >= b.observed_at"
+        f"  WHERE {_same('i', 'b')}"
+        "   AND i.observed_at > coalesce(b.confirmed_at, b.observed_at)) c"
+        f" WHERE {_OFFER.format(a='p', b='c')} AND p.observed_at = c.row_at"
+    )
+    by_key = {tuple(offer) + (at,): until for offer, at, until in rows_new}
     insert_many(
         con,
         f"INSERT INTO prices ({_PRICE_COLUMNS}, confirmed_at) VALUES",
@@ -317,10 +322,11 @@ def _split(
     )[0]
     con.execute(
         f"INSERT INTO prices ({_PRICE_COLUMNS}, confirmed_at)"
-        f" SELECT * REPLACE (?::TIMESTAMP AS observed_at, coalesce(?, run_id) AS run_id)"
+        " SELECT * REPLACE (?::TIMESTAMP AS observed_at, coalesce(?, run_id) AS run_id,"
+        " ?::TIMESTAMP AS confirmed_at)"
         f" FROM (SELECT {_PRICE_COLUMNS}, confirmed_at FROM prices WHERE source = ?"
         "  AND model_id = ? AND provider = ? AND observed_at = ?)",
-        [after or end, after_run, *offer, start],
+        [after or end, after_run, end, *offer, start],
     )
     con.execute(
         "UPDATE prices SET confirmed_at = ? WHERE source = ? AND model_id = ? AND provider = ?"
@@ -344,7 +350,7 @@ WITH lists AS (
 ),
 latest AS (
     SELECT source, model_id, provider, max(observed_at) AS at,
-        arg_max(confirmed_at, observed_at) AS confirmed
+        arg_max(coalesce(confirmed_at, observed_at), observed_at) AS confirmed
     FROM prices WHERE observed_at <= $1 GROUP BY ALL
 ),
 offers AS (
