@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -183,10 +184,13 @@ def test_a_database_migrated_to_008_keeps_its_history(tmp_path: Path, config: Tr
         store.record_price_changes(con, run)
     assert store.scalar(con, "SELECT count(*) FROM prices") == 28
     presence = store.rows(con, "SELECT * FROM presence ORDER BY ALL")
+    changes = store.rows(con, "SELECT * EXCLUDE (run_id) FROM price_changes ORDER BY ALL")
     con.close()
 
     found = tables(old)  # opened read-only: migrated first, as any older database is
     assert found["presence"] == presence
+    assert found["price_changes"] == changes
+    assert len(found["prices"]) == 10  # the 28 rows' repeats gone, their captures confirmed
     assert found == expected
 
 
@@ -206,3 +210,63 @@ def test_the_analytics_copy_follows_confirmations_and_back_fills(
             ours = store.rows(con, "SELECT * FROM prices ORDER BY ALL")
         with duckdb.connect(str(target), read_only=True) as copy:
             assert store.rows(copy, "SELECT * FROM prices ORDER BY ALL") == ours, order
+
+
+def endpoints_body(model_id: str, offers: dict[str, float]) -> dict[str, Any]:
+    """An OpenRouter /models/{id}/endpoints body: provider tag -> USD per million tokens."""
+    per_token = lambda usd: format(Decimal(str(usd)) / 1_000_000, "f")  # noqa: E731
+    return {
+        "data": {
+            "id": model_id,
+            "endpoints": [
+                {
+                    "provider_name": tag.title(),
+                    "tag": tag,
+                    "pricing": {"prompt": per_token(usd), "completion": per_token(usd)},
+                }
+                for tag, usd in offers.items()
+            ],
+        }
+    }
+
+
+# One model's providers (a list per model page): a provider leaves and returns at its old
+# price, another goes 4 -> 5 -> 4.
+OFFERS = [
+    {"cheap": 1, "pricey": 4},
+    {"pricey": 4},
+    {"cheap": 1, "pricey": 5},
+    {"cheap": 1, "pricey": 4},
+    {"cheap": 2, "pricey": 4},
+]
+
+
+def test_provider_offers_back_filled_in_any_order_leave_the_same_tables(
+    tmp_path: Path, config: TractionConfig
+):
+    def load(database: Path, order: list[int]) -> dict[str, Any]:
+        other = config.model_copy(deep=True)
+        other.storage.database = database
+        with store.connect(database) as con:
+            for n in order:
+                for source, body in (
+                    ("openrouter", openrouter_models([{"id": "acme/a"}])),
+                    ("openrouter_endpoints", endpoints_body("acme/a", OFFERS[n])),
+                ):
+                    path = tmp_path / f"{source}-{n}.json"
+                    path.write_text(json.dumps(body))
+                    assert ingest_files(con, other, source, [path], day(n)).status == "ok"
+        return tables(database)
+
+    in_order = load(tmp_path / "in-order.duckdb", list(range(len(OFFERS))))
+    pricey = [
+        (r[5], r[-1], r[3])
+        for r in sorted(in_order["prices"], key=lambda r: r[5])
+        if r[2] == "pricey"
+    ]
+    assert pricey == [(at(0), at(1), 4), (at(2), at(2), 5), (at(3), at(4), 4)]
+    cheap = [(r[3], r[4]) for r in in_order["presence"] if r[2] == "cheap"]
+    assert cheap == [(at(0), at(1)), (at(2), None)]
+    for number, order in enumerate([[4, 3, 2, 1, 0], [0, 3, 4, 2, 1], [2, 0, 4, 1, 3]]):
+        found = load(tmp_path / f"backfill-{number}.duckdb", order)
+        assert found == in_order, order

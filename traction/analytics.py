@@ -28,7 +28,7 @@ import store
 log = logging.getLogger("traction.analytics")
 
 # Copied as they are; the raw archive stays behind (large, and not analysis material).
-# `presence` is a view over prices and listings in the worker's database, copied as a table.
+# `presence` is a view over `presence_spans` in the worker's database, copied as a table.
 TABLES = [
     "runs",
     "observations",
