@@ -482,7 +482,9 @@ def land(
 ) -> int:
     """Write a source run's facts; returns how many were new. Caller owns the transaction.
     `complete`: the run read its source's whole payload (status ok), so a full-list
-    source's prices are its list at their time (`record_listing`)."""
+    source's prices are its list at their time (`record_listing`). Prices are stored on
+    change (`land_prices`): a capture that only confirms them stores none, and a run with
+    nothing new does not call for a publish."""
     count = "SELECT count(*) FROM observations"
     before = scalar(con, count)
     if result.observations:
