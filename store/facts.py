@@ -77,9 +77,8 @@ def record_listing(
         scope = p.model_id if per_model else ""
         lists.setdefault((scope, naive_utc(p.observed_at)), set()).add((p.model_id, p.provider))
     unreadable = sorted({q.model_id for q in result.quarantined if q.model_id})
-    changed: set[tuple[str, str, str]] = set()
-    for (scope, at), members in sorted(lists.items()):
-        if not per_model and unreadable:
+    if not per_model and unreadable:
+        for (_, at), members in lists.items():
             members |= set(
                 rows(
                     con,
@@ -88,90 +87,113 @@ def record_listing(
                     [result.source, unreadable, at],
                 )
             )
-        found = _record_list(con, result.source, scope, at, run_id, members)
+    # A pass takes at most one list per scope (a run's lists are usually one per scope):
+    # a later list of the same scope is placed among the lists the earlier one left.
+    passes: list[dict[tuple[str, datetime], set[tuple[str, str]]]] = []
+    seen: dict[str, int] = {}
+    for (scope, at), members in sorted(lists.items()):
+        n = seen[scope] = seen.get(scope, -1) + 1
+        if n == len(passes):
+            passes.append({})
+        passes[n][(scope, at)] = members
+    changed: set[tuple[str, str, str]] = set()
+    for batch in passes:
+        found = _record_lists(con, result.source, run_id, batch)
         changed |= {(result.source, model_id, provider) for model_id, provider in found}
     return changed
 
 
-def _record_list(
+def _record_lists(
     con: duckdb.DuckDBPyConnection,
     source: str,
-    scope: str,
-    at: datetime,
     run_id: str,
-    members: set[tuple[str, str]],
+    lists: dict[tuple[str, datetime], set[tuple[str, str]]],
 ) -> set[tuple[str, str]]:
-    """One complete list at `at` naming `members` (model, provider): its `listings` row, and
-    the spans it extends, starts, moves or splits. A list may land between two stored ones
-    (a back-fill): the spans are then what in-order ingestion would have left."""
-    key = [source, scope, at]
-    if scalar(
-        con,
-        "SELECT count(*) FROM listings WHERE source = ? AND scope = ? AND observed_at = ?",
-        key,
-    ):
-        return set()  # this list is known already (the same capture landed again)
+    """Complete lists (scope, time) -> the offers (model, provider) each named, one per
+    scope: their `listings` rows, and the spans they extend, start, move or split. A list
+    may land between two stored ones (a back-fill): the spans are then what in-order
+    ingestion would have left. Set-based: an endpoints run lists hundreds of scopes."""
+    con.execute("CREATE OR REPLACE TEMP TABLE fresh_lists (scope VARCHAR, list_at TIMESTAMP)")
+    insert_many(con, "INSERT INTO fresh_lists VALUES", [list(key) for key in lists])
+    con.execute(  # a list known already (the same capture landed again) changes nothing
+        "DELETE FROM fresh_lists f USING listings l WHERE l.source = ? AND l.scope = f.scope"
+        " AND l.observed_at = f.list_at",
+        [source],
+    )
     con.execute(
-        "INSERT INTO listings (source, scope, observed_at, run_id) VALUES (?, ?, ?, ?)",
-        [*key, run_id],
+        "INSERT INTO listings (source, scope, observed_at, run_id)"
+        " SELECT ?, scope, list_at, ? FROM fresh_lists",
+        [source, run_id],
     )
-    after = scalar(
-        con,
-        "SELECT min(observed_at) FROM listings WHERE source = ? AND scope = ? AND observed_at > ?",
-        key,
-    )
-    covering = {
-        (model_id, provider): (listed_at, delisted_at)
-        for model_id, provider, listed_at, delisted_at in rows(
+    after = {
+        (scope, at): nxt
+        for scope, at, nxt in rows(
             con,
-            "SELECT model_id, provider, listed_at, delisted_at FROM presence_spans"
-            " WHERE source = ? AND scope = ? AND listed_at < ?"
-            " AND (delisted_at IS NULL OR delisted_at > ?)",
-            [source, scope, at, at],
+            "SELECT f.scope, f.list_at, min(l.observed_at) FROM fresh_lists f LEFT JOIN listings l"
+            " ON l.source = ? AND l.scope = f.scope AND l.observed_at > f.list_at GROUP BY ALL",
+            [source],
         )
     }
-    starting = set()
-    if after is not None:
-        starting = set(
-            rows(
-                con,
-                "SELECT model_id, provider FROM presence_spans"
-                " WHERE source = ? AND scope = ? AND listed_at = ?",
-                [source, scope, after],
-            )
-        )
+    covering: dict[tuple[str, datetime], dict[tuple[str, str], tuple]] = {k: {} for k in after}
+    for scope, at, model_id, provider, listed_at, delisted_at in rows(
+        con,
+        "SELECT f.scope, f.list_at, s.model_id, s.provider, s.listed_at, s.delisted_at"
+        " FROM fresh_lists f JOIN presence_spans s ON s.source = ? AND s.scope = f.scope"
+        " AND s.listed_at < f.list_at AND (s.delisted_at IS NULL OR s.delisted_at > f.list_at)",
+        [source],
+    ):
+        covering[(scope, at)][(model_id, provider)] = (listed_at, delisted_at)
+    starting: dict[tuple[str, datetime], set[tuple[str, str]]] = {k: set() for k in after}
+    for scope, at, model_id, provider in rows(
+        con,
+        "SELECT f.scope, f.list_at, s.model_id, s.provider FROM fresh_lists f"
+        " JOIN (SELECT f2.scope, f2.list_at, min(l.observed_at) AS nxt FROM fresh_lists f2"
+        "  JOIN listings l ON l.source = ? AND l.scope = f2.scope AND l.observed_at > f2.list_at"
+        "  GROUP BY ALL) n"
+        "  ON n.scope = f.scope AND n.list_at = f.list_at"
+        " JOIN presence_spans s ON s.source = ? AND s.scope = f.scope AND s.listed_at = n.nxt",
+        [source, source],
+    ):
+        starting[(scope, at)].add((model_id, provider))
+    con.execute("DROP TABLE fresh_lists")
     new: list[list] = []
-    moved = [offer for offer in sorted(members) if offer not in covering and offer in starting]
-    for offer in sorted(members - covering.keys() - starting):
-        new.append([source, scope, *offer, at, after])  # listed until the next list
-    for model_id, provider in moved:  # the span the next list started begins at this one
-        con.execute(
+    moves: list[list] = []  # the span the next list started begins at this one
+    ends: list[list] = []  # listed before this list, not on it: delisted here
+    changed: set[tuple[str, str]] = set()
+    for (scope, at), nxt in sorted(after.items()):
+        members, spans = lists[(scope, at)], covering[(scope, at)]
+        for offer in sorted(members - spans.keys()):
+            if offer in starting[(scope, at)]:
+                moves.append([at, source, *offer, nxt])
+            else:
+                new.append([source, scope, *offer, at, nxt])  # listed until the next list
+            changed.add(offer)
+        for offer, (listed_at, delisted_at) in sorted(spans.items()):
+            if offer in members:
+                continue
+            ends.append([at, source, *offer, listed_at])
+            if nxt is not None and delisted_at != nxt:  # back from the next list on
+                new.append([source, scope, *offer, nxt, delisted_at])
+            changed.add(offer)
+    if moves:
+        con.executemany(
             "UPDATE presence_spans SET listed_at = ? WHERE source = ? AND model_id = ?"
             " AND provider = ? AND listed_at = ?",
-            [at, source, model_id, provider, after],
+            moves,
         )
-    split = [(offer, span) for offer, span in sorted(covering.items()) if offer not in members]
-    for (model_id, provider), (listed_at, delisted_at) in split:
-        # listed before this list, not on it: delisted here; back from the next list
-        # on when that one named it (the span ran past it)
-        con.execute(
+    if ends:
+        con.executemany(
             "UPDATE presence_spans SET delisted_at = ? WHERE source = ? AND model_id = ?"
             " AND provider = ? AND listed_at = ?",
-            [at, source, model_id, provider, listed_at],
+            ends,
         )
-        if after is not None and delisted_at != after:
-            new.append([source, scope, model_id, provider, after, delisted_at])
     insert_many(
         con,
         "INSERT INTO presence_spans (source, scope, model_id, provider, listed_at, delisted_at)"
         " VALUES",
         new,
     )
-    return (
-        {(model_id, provider) for _, _, model_id, provider, _, _ in new}
-        | set(moved)
-        | {offer for offer, _ in split}
-    )
+    return changed
 
 
 # What a price row says beyond its offer and time: a capture repeating all of it stores
