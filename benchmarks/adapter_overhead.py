@@ -5,10 +5,10 @@ request makes to pick a deployment) for the same group of `mock_response` deploy
 three Routers, side by side in one process, for groups of 3, 30 and 300 deployments:
 
 - `simple-shuffle`: LiteLLM's default strategy;
-- `floor`: a custom strategy installed the way traction's is that does only the LiteLLM
-  work any such strategy must do (ask for the group's healthy deployments the way the
-  adapter does: `async_get_healthy_deployments`, `select(kind="healthy")` on 1.109+) and
-  returns the first; nothing can route for less;
+- `floor`: traction's own strategy class with a ranker that returns the first healthy
+  deployment: only the LiteLLM work any such strategy must do (ask for the group's
+  healthy deployments: `async_get_healthy_deployments`, `select(kind="healthy")` on
+  1.109+), through the very code the adapter uses; nothing can route for less;
 - `traction`: the adapter, registered on a fresh snapshot (`winner` policy).
 
 Each call passes `request_kwargs={"metadata": {}}`, as `Router.acompletion` does
@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from litellm import Router  # noqa: E402
 
 from router_adapter import register  # noqa: E402
-from router_adapter.strategy import _install  # noqa: E402
+from router_adapter.strategy import TractionStrategy, _install  # noqa: E402
 from scoring.snapshot import render, write_atomically  # noqa: E402
 
 from helpers import snapshot_body  # noqa: E402
@@ -79,45 +79,19 @@ def _audit(event: str, args: tuple) -> None:
         IO_EVENTS[event] += 1
 
 
-class FloorStrategy:
-    """The floor: the LiteLLM work any custom strategy must do, and nothing else.
+class FirstHealthy:
+    """The floor's ranker: the first healthy deployment, no snapshot, no record.
 
-    Installed the way traction is, it asks LiteLLM for the group's healthy deployments
-    exactly as `TractionStrategy` does and returns the first one."""
+    Plugged into traction's own `TractionStrategy`, it makes the floor ask LiteLLM for the
+    group's healthy deployments through exactly the code the adapter uses (LiteLLM 1.106's
+    `async_get_healthy_deployments`, 1.109's `select(kind="healthy")`): the difference
+    between the two is the ranking alone."""
 
-    def __init__(self, router: Router):
-        self.router = router
+    source = None
+    counters = None
 
-    async def async_get_available_deployment(
-        self,
-        model: str,
-        messages: list[dict[str, str]] | None = None,
-        input: str | list | None = None,
-        specific_deployment: bool | None = False,
-        request_kwargs: dict | None = None,
-    ) -> dict:
-        kw = {} if request_kwargs is None else request_kwargs
-        if hasattr(self.router, "select"):  # LiteLLM 1.109+
-            healthy = await self.router.select(
-                model,
-                kw,
-                kind="healthy",
-                messages=messages,
-                input=input,
-                specific_deployment=specific_deployment,
-            )
-        else:
-            healthy = await self.router.async_get_healthy_deployments(
-                model=model,
-                request_kwargs=kw,
-                messages=messages,
-                input=input,
-                specific_deployment=specific_deployment,
-            )
-        return healthy if isinstance(healthy, dict) else healthy[0]
-
-    def get_available_deployment(self, model: str, **kwargs: object) -> dict:
-        return type(self.router).get_available_deployment(self.router, model=model, **kwargs)
+    def choose(self, group: str, healthy: list[dict], request_kwargs: dict | None) -> dict:
+        return healthy[0]
 
 
 def group(size: int) -> list[dict]:
@@ -241,7 +215,7 @@ async def main() -> int:
             name: Router(model_list=group(size), routing_strategy="simple-shuffle")
             for name in ("simple-shuffle", "floor", "traction")
         }
-        _install(routers["floor"], FloorStrategy(routers["floor"]))
+        _install(routers["floor"], TractionStrategy(routers["floor"], FirstHealthy()))
         register(routers["traction"], snapshot=path)
         IO_EVENTS.update({"open": 0, "socket.connect": 0})
         runs = await measure(routers, args.calls, args.repeats, CLOCKS[args.clock], kwargs)

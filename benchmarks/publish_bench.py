@@ -83,6 +83,7 @@ def fill(config: TractionConfig, models: int, now: datetime) -> None:
                 observations,
                 suffix=")",
             )
+            store.derive_daily(con)  # captures and daily values, as ingestion keeps them
             store.insert_many(
                 con,
                 "INSERT INTO catalog (source, model_id, canonical_slug, hugging_face_id,"

@@ -141,48 +141,32 @@ def land(
 
     Whatever checking or storing raises, the run is recorded as `failed` with the reason
     (its transaction rolled back first, so none of its facts land)."""
+    run = _Run(config, source, fetch, now, origin, replay_of)
     try:
-        return _land(con, config, source, fetch, now, origin, replay_of, force)
+        outcome, result, digest = _judge(con, run, force)
+        _record(con, run, outcome, result, digest)
     except Exception as exc:
         log.warning("%s: landing raised", source.name, exc_info=True)
-        return _land_failure(con, config, source, fetch, now, origin, replay_of, describe(exc))
-
-
-def _land_failure(
-    con: duckdb.DuckDBPyConnection,
-    config: TractionConfig,
-    source: Source,
-    fetch: Fetch,
-    now: datetime,
-    origin: str,
-    replay_of: str | None,
-    error: str,
-) -> RunOutcome:
-    """Record a failed run: its row, and its pages when the archive takes them."""
-    outcome = RunOutcome(source.name, store.new_run_id(), "failed", error, requests=fetch.requests)
-    record = dict(
-        error=error,
-        vintage=None,
-        fetched=0,
-        quarantined=0,
-        duplicates=0,
-        ignored=0,
-        payload_hash=None,
-        requests=fetch.requests,
-        origin=origin,
-        replay_of=replay_of,
-        reasons={},
-    )
-    try:
-        with store.transaction(con):
-            store.record_run(con, outcome.run_id, source.name, now, "failed", **record)
-            if config.ingest.archive_retention_days and origin != "replay":
-                store.archive_pages(con, outcome.run_id, source.name, fetch.pages)
-    except Exception:  # the pages themselves cannot be kept: the run row alone, then
-        with store.transaction(con):
-            store.record_run(con, outcome.run_id, source.name, now, "failed", **record)
-    log.warning("%s: failed (%s)", source.name, error, extra=_log_fields(outcome))
+        outcome = RunOutcome(
+            source.name, store.new_run_id(), "failed", describe(exc), requests=fetch.requests
+        )
+        try:
+            _record(con, run, outcome, None, None)
+        except Exception:  # the pages themselves cannot be kept: the run row alone, then
+            _record(con, run, outcome, None, None, archive=False)
     return outcome
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One source run on its way into the store: what was fetched, when, and from where."""
+
+    config: TractionConfig
+    source: Source
+    fetch: Fetch
+    now: datetime
+    origin: str
+    replay_of: str | None
 
 
 def _log_fields(outcome: RunOutcome) -> dict[str, Any]:
@@ -197,20 +181,12 @@ def _log_fields(outcome: RunOutcome) -> dict[str, Any]:
     }
 
 
-def _land(
-    con: duckdb.DuckDBPyConnection,
-    config: TractionConfig,
-    source: Source,
-    fetch: Fetch,
-    now: datetime,
-    origin: str,
-    replay_of: str | None,
-    force: bool,
-) -> RunOutcome:
-    run_id = store.new_run_id()
-    outcome = RunOutcome(source.name, run_id, "ok", requests=fetch.requests)
-    result: SourceResult | None = None
-    digest = None
+def _judge(
+    con: duckdb.DuckDBPyConnection, run: _Run, force: bool
+) -> tuple[RunOutcome, SourceResult | None, str | None]:
+    """Parse the run's pages and decide its status; nothing is written yet."""
+    source, fetch, config = run.source, run.fetch, run.config
+    outcome = RunOutcome(source.name, store.new_run_id(), "ok", requests=fetch.requests)
     if fetch.error is not None:
         outcome.error = str(fetch.error)
         if isinstance(fetch.error, SourceSkipped):
@@ -219,47 +195,60 @@ def _land(
             outcome.status = "unreachable"
         else:
             outcome.status = "failed"
-    else:
-        payloads = [page.data for page in fetch.pages]
-        digest = content_hash(payloads)
-        try:
-            result = source.parse(payloads, now)
-        except PayloadError as exc:
-            outcome.status, outcome.error = "failed", str(exc)
-            result = None
-        if result is not None:
-            outcome.fetched = result.records_fetched
-            outcome.vintage = result.vintage
-            outcome.quarantined = len(result.quarantined)
-            outcome.duplicates, outcome.ignored = result.duplicates, result.ignored
-            outcome.reasons = _summarise(result)
-            share = outcome.quarantined / max(1, outcome.fetched)
-            if result.quarantined and not result.accepted:
-                # Nothing usable came back (a payload of error objects): the source did
-                # not work, whatever it answered. Its quarantined records still land.
-                outcome.status = "failed"
-                outcome.error = (
-                    f"no record passed its contract ({outcome.quarantined} of"
-                    f" {outcome.fetched} quarantined)"
-                )
-            elif share > config.ingest.quarantine_threshold:
-                outcome.status = "degraded"
-                outcome.error = (
-                    f"{share:.0%} of records quarantined (threshold"
-                    f" {config.ingest.quarantine_threshold:.0%})"
-                )
-            if (
-                not force
-                and outcome.status != "failed"
-                and digest == store.last_payload_hash(con, source.name)
-            ):
-                outcome.status, outcome.quarantined, outcome.reasons = "unchanged", 0, {}
+        return outcome, None, None
+    payloads = [page.data for page in fetch.pages]
+    digest = content_hash(payloads)
+    try:
+        result = source.parse(payloads, run.now)
+    except PayloadError as exc:
+        outcome.status, outcome.error = "failed", str(exc)
+        return outcome, None, digest
+    outcome.fetched = result.records_fetched
+    outcome.vintage = result.vintage
+    outcome.quarantined = len(result.quarantined)
+    outcome.duplicates, outcome.ignored = result.duplicates, result.ignored
+    outcome.reasons = _summarise(result)
+    share = outcome.quarantined / max(1, outcome.fetched)
+    if result.quarantined and not result.accepted:
+        # Nothing usable came back (a payload of error objects): the source did
+        # not work, whatever it answered. Its quarantined records still land.
+        outcome.status = "failed"
+        outcome.error = (
+            f"no record passed its contract ({outcome.quarantined} of"
+            f" {outcome.fetched} quarantined)"
+        )
+    elif share > config.ingest.quarantine_threshold:
+        outcome.status = "degraded"
+        outcome.error = (
+            f"{share:.0%} of records quarantined (threshold"
+            f" {config.ingest.quarantine_threshold:.0%})"
+        )
+    if (
+        not force
+        and outcome.status != "failed"
+        and digest == store.last_payload_hash(con, source.name)
+    ):
+        outcome.status, outcome.quarantined, outcome.reasons = "unchanged", 0, {}
+    return outcome, result, digest
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    run: _Run,
+    outcome: RunOutcome,
+    result: SourceResult | None,
+    digest: str | None,
+    archive: bool = True,
+) -> None:
+    """Write the run row, its archived pages and (if it is good) its facts in one
+    transaction, and log the run."""
+    name = run.source.name
     with store.transaction(con):
         store.record_run(
             con,
-            run_id,
-            source.name,
-            now,
+            outcome.run_id,
+            name,
+            run.now,
             outcome.status,
             error=outcome.error,
             vintage=outcome.vintage,
@@ -269,23 +258,23 @@ def _land(
             ignored=outcome.ignored,
             payload_hash=digest if outcome.status in SUCCESS else None,
             requests=outcome.requests,
-            origin=origin,
-            replay_of=replay_of,
+            origin=run.origin,
+            replay_of=run.replay_of,
             reasons=outcome.reasons,
         )
-        if config.ingest.archive_retention_days and origin != "replay":
-            store.archive_pages(con, run_id, source.name, fetch.pages)
+        if archive and run.config.ingest.archive_retention_days and run.origin != "replay":
+            store.archive_pages(con, outcome.run_id, name, run.fetch.pages)
         if result is not None and outcome.status in ("ok", "degraded"):
             complete = outcome.status == "ok"  # a partial run lists, never delists
-            outcome.stored = store.land(con, run_id, result, complete=complete)
-            store.set_stored(con, run_id, outcome.stored)
+            outcome.stored = store.land(con, outcome.run_id, result, complete=complete)
+            store.set_stored(con, outcome.run_id, outcome.stored)
         elif result is not None and outcome.status == "failed":  # why nothing passed
-            store.land(con, run_id, result.model_copy(update=_QUARANTINE_ONLY))
+            store.land(con, outcome.run_id, result.model_copy(update=_QUARANTINE_ONLY))
     level = logging.WARNING if outcome.failed or outcome.status == "degraded" else logging.INFO
     log.log(
         level,
         "%s: %s, %d records, %d new facts, %d quarantined%s",
-        source.name,
+        name,
         outcome.status,
         outcome.fetched,
         outcome.stored,
@@ -293,7 +282,6 @@ def _land(
         f" ({outcome.error})" if outcome.error else "",
         extra=_log_fields(outcome),
     )
-    return outcome
 
 
 _QUARANTINE_ONLY = {"observations": [], "prices": [], "catalog": []}

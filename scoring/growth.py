@@ -48,7 +48,7 @@ percentile and `score` the signal.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 
@@ -56,7 +56,7 @@ from schemas.config import ScoringConfig
 from store import naive_utc
 
 from . import formula
-from .signals import KEYS, SIGNAL_SCHEMA, WZRD, _daily_values, weighted_pairs, wzrd_signals
+from .signals import KEYS, SIGNAL_SCHEMA, WZRD, weighted_pairs, wzrd_signals
 
 SIGNAL_SPAN = 4.0  # signal = SIGNAL_SPAN x (percentile - 0.5)
 # Fewer series than this in a capture and "nearly all repeated" says nothing.
@@ -90,32 +90,60 @@ def _windows(config: ScoringConfig, source: str, metric: str) -> list[int]:
     return list(config.growth_windows_by_metric.get(f"{source}.{metric}", config.growth_windows))
 
 
-def _daily(history: pl.DataFrame, pairs: list[tuple[str, str, float]]) -> pl.DataFrame:
-    """(series, pair, day, row, value, observed_at): each weighted series' last
-    observation of each day, sorted by series and day. A series is one (pair, model id) as
-    a small integer, found with the same packed sort `scoring.signals` uses, so that
-    everything after is grouping on integers, not strings."""
-    daily, models = _daily_values(history, pairs)
-    if daily.is_empty():
-        return daily
-    at = history["observed_at"].rechunk().gather(daily["row"])
-    return daily.select(
-        "series",
-        "row",
-        "value",
-        pair=(pl.col("series") // models).cast(pl.Int32),
-        observed_at=at,
-        day=at.dt.date(),
+def daily_frame(history: pl.DataFrame) -> pl.DataFrame:
+    """`history` (source, model_id, metric, value, observed_at) as the store's daily values:
+    (source, model_id, metric, day, value, observed_at, day_number, prev_value), each
+    series' last observation of each day, its day number (1 = the series' first) and the
+    value of its previous day (`store.daily_until` reads the same from `daily_values`)."""
+    return (
+        history.sort([*KEYS, "observed_at"])
+        .with_columns(day=pl.col("observed_at").dt.date())
+        .group_by([*KEYS, "day"], maintain_order=True)
+        .agg(pl.col("value").last(), pl.col("observed_at").last())
+        .with_columns(
+            day_number=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(KEYS),
+            prev_value=pl.col("value").shift(1).over(KEYS),
+        )
+    )
+
+
+def _daily(daily: pl.DataFrame, pairs: list[tuple[str, str, float]]) -> pl.DataFrame:
+    """(series, pair, day, row, value, observed_at, day_number, prev_value): each weighted
+    series' daily rows, sorted by series and day; `row` is the row in `daily`. A series is
+    one (pair, model id) as a small integer, so that everything after is grouping on
+    integers, not strings."""
+    by_pair = pl.DataFrame(
+        {
+            "source": [p[0] for p in pairs],
+            "metric": [p[1] for p in pairs],
+            "pair": list(range(len(pairs))),
+        },
+        schema={"source": pl.String, "metric": pl.String, "pair": pl.Int32},
+    ).unique(subset=["source", "metric"], keep="first")
+    model = pl.col("model_id").cast(pl.Categorical).to_physical().cast(pl.Int64)
+    coded = daily.with_row_index("row").with_columns(model=model)
+    models = int(coded["model"].max() or 0) + 1
+    return (
+        coded.join(by_pair, on=["source", "metric"], how="inner")
+        .select(
+            series=pl.col("pair").cast(pl.Int64) * models + pl.col("model"),
+            pair="pair",
+            day="day",
+            row=pl.col("row").cast(pl.Int64),
+            value=pl.col("value").cast(pl.Float64),
+            observed_at="observed_at",
+            day_number=pl.col("day_number").cast(pl.Int64),
+            prev_value=pl.col("prev_value").cast(pl.Float64),
+        )
+        .sort("series", "day")
     )
 
 
 def _refreshed(daily: pl.DataFrame, share: float) -> pl.DataFrame:
     """`daily` without the captures (pair, day) in which at least `share` of the series
-    seen the day before repeat their value exactly: the source did not refresh them."""
-    same_series = pl.col("series") == pl.col("series").shift(1)
-    flagged = daily.with_columns(
-        same=pl.when(same_series).then(pl.col("value") == pl.col("value").shift(1)),
-    )
+    seen before repeat their previous day's value (`prev_value`) exactly: the source did
+    not refresh them."""
+    flagged = daily.with_columns(same=pl.col("value") == pl.col("prev_value"))
     stale = (
         flagged.filter(pl.col("same").is_not_null())
         .group_by("pair", "day")
@@ -134,20 +162,54 @@ def growth_signals(
     now: datetime,
     created: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Every weighted signal in `SIGNAL_SCHEMA`, scored with the traction formula.
+    """Every weighted signal in `SIGNAL_SCHEMA`, scored with the traction formula, from a
+    whole history of observations (benchmarks and tests; publishing reads the store's
+    daily values with `growth_signals_daily`).
 
     `created`: (source, model_id, created_at) for the age term; `now` is the as-of time
     (ages are measured to it)."""
     if history.is_empty():
         return pl.DataFrame(schema=SIGNAL_SCHEMA)
+    return growth_signals_daily(daily_frame(history), config, now, created)[0]
+
+
+Pair = tuple[str, str]
+
+
+def lookbacks(config: ScoringConfig) -> dict[Pair, int]:
+    """Days before each weighted pair's last day that its growth reads at least: the
+    longest window, and the day before it (whose value says whether the window's first
+    day was refreshed comes with each row, as `prev_value`)."""
+    return {
+        (source, metric): max(_windows(config, source, metric)) + 1
+        for source, metric, _ in weighted_pairs(config.metric_weights)
+    }
+
+
+def growth_signals_daily(
+    daily: pl.DataFrame,
+    config: ScoringConfig,
+    now: datetime,
+    created: pl.DataFrame | None = None,
+    since: dict[Pair, date] | None = None,
+) -> tuple[pl.DataFrame, set[Pair]]:
+    """`growth_signals` from daily values (`store.daily_until`'s columns), and the pairs
+    whose days from `since[pair]` on were too few to score some series exactly (a series
+    with days before them whose growth windows or previous refreshed day reach further
+    back): the caller reads those pairs again from further back. Without `since`, the
+    daily values are every day of every series."""
+    if daily.is_empty():
+        return pl.DataFrame(schema=SIGNAL_SCHEMA), set()
     pairs = weighted_pairs(config.metric_weights)
-    daily = _daily(history, pairs) if pairs else pl.DataFrame()
+    series = _daily(daily, pairs) if pairs else pl.DataFrame()
     parts: list[pl.DataFrame] = []
-    if not daily.is_empty():
-        parts.append(_score_series(daily, history, pairs, config, now, created))
+    short: set[Pair] = set()
+    if not series.is_empty():
+        scored, short = _score_series(series, daily, pairs, config, now, created, since or {})
+        parts.append(scored)
     wzrd_weight = float(config.metric_weights.get(f"{WZRD}.momentum", 0.0))
     if wzrd_weight > 0:
-        wzrd = wzrd_signals(history).with_columns(weight=pl.lit(wzrd_weight)).collect()
+        wzrd = wzrd_signals(daily).with_columns(weight=pl.lit(wzrd_weight)).collect()
         if not wzrd.is_empty():
             parts.append(
                 wzrd.with_columns(
@@ -160,8 +222,9 @@ def growth_signals(
                 ).select(list(SIGNAL_SCHEMA))
             )
     if not parts:
-        return pl.DataFrame(schema=SIGNAL_SCHEMA)
-    return pl.concat(parts, how="vertical_relaxed").select(list(SIGNAL_SCHEMA)).sort(KEYS)
+        return pl.DataFrame(schema=SIGNAL_SCHEMA), short
+    signals = pl.concat(parts, how="vertical_relaxed").select(list(SIGNAL_SCHEMA)).sort(KEYS)
+    return signals, short
 
 
 def _score_series(
@@ -171,13 +234,15 @@ def _score_series(
     config: ScoringConfig,
     now: datetime,
     created: pl.DataFrame | None,
-) -> pl.DataFrame:
+    since: dict[Pair, date],
+) -> tuple[pl.DataFrame, set[Pair]]:
     series = ["series"]
     horizon = float(config.horizon_days)
     # What each series was last confirmed at, and whether its source still lists it.
     seen = daily.group_by("series", maintain_order=True).agg(
         pl.col("pair").first(),
-        history_days=pl.len().cast(pl.Int64),
+        history_days=pl.col("day_number").last().cast(pl.Int64),
+        first_number=pl.col("day_number").first(),
         last_day=pl.col("day").last(),
         last_observed_at=pl.col("observed_at").last(),
         value=pl.col("value").last(),
@@ -236,6 +301,7 @@ def _score_series(
         for window, indexes in pairs_by_window.items()
     ]
     rate = pl.concat(rates).group_by(series).agg(pl.col("rate").mean())
+    short = _short_pairs(seen, ends, pairs, config, since)
     scored = seen.join(rate, on=series, how="left").join(ends, on=series, how="left")
     if created is not None and not created.is_empty():
         ages = created.select(
@@ -258,6 +324,47 @@ def _score_series(
         ).cast(pl.Float64)
     )
     single = pl.len().over("pair") == 1
+    return _signals(scored, single, horizon), short
+
+
+def _short_pairs(
+    seen: pl.DataFrame,
+    ends: pl.DataFrame,
+    pairs: list[tuple[str, str, float]],
+    config: ScoringConfig,
+    since: dict[Pair, date],
+) -> set[Pair]:
+    """The pairs with a series that has days before `since[pair]` and needs one: its last
+    two refreshed days, or its longest growth window back from its last refreshed day,
+    are not all within the days read."""
+    if not since:
+        return set()
+    starts = pl.DataFrame(
+        {
+            "pair": list(range(len(pairs))),
+            "start": [since.get((s, m)) for s, m, _ in pairs],
+            "longest": [max(_windows(config, s, m)) for s, m, _ in pairs],
+        },
+        schema={"pair": pl.Int32, "start": pl.Date, "longest": pl.Int64},
+    ).filter(pl.col("start").is_not_null())
+    lacking = (
+        seen.select("series", "pair", "first_number")
+        .join(starts, on="pair")
+        .join(ends.select("series", "end_day", "kept_days"), on="series", how="left")
+        .filter(
+            (pl.col("first_number") > 1)
+            & (
+                pl.col("end_day").is_null()
+                | (pl.col("kept_days") < 2)
+                | (pl.col("end_day") - pl.duration(days=pl.col("longest")) < pl.col("start"))
+            )
+        )
+    )
+    return {(pairs[i][0], pairs[i][1]) for i in lacking["pair"].unique().to_list()}
+
+
+def _signals(scored: pl.DataFrame, single: pl.Expr, horizon: float) -> pl.DataFrame:
+    """The signal columns from a scored series' terms."""
     delta = (
         pl.when(
             pl.col("prev_value").is_not_null()

@@ -5,8 +5,10 @@ each day it was observed. Velocity is per day between the last two observed days
 delta % is that velocity relative to the earlier value. Hugging Face `downloads` is
 a rolling 30-day count, so a fall is real information (a cooling model), not an error.
 
-Scoring reads the whole history on every publish, so the derived signals are computed
-for speed (benchmarks/scoring_bench.py) with the same results as the plain formula:
+With this formula a publish reads every day of every weighted series (one row per series
+and day, from `daily_values`: the spike guard weighs a series' whole history), and the
+same code scores a raw observation history (tests, benchmarks); the derived signals are
+computed for speed (benchmarks/scoring_bench.py) with the same results as the plain formula:
 
 * Strings are read once. A mask per weighted (source, metric) pair comes from comparing
   the two columns with literals, and the model id becomes its categorical code (exact,

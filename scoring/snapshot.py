@@ -11,7 +11,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -23,10 +23,10 @@ from schemas.config import TractionConfig
 from schemas.errors import TractionError
 from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody, compute_hash
 
-from .growth import growth_signals
+from .growth import growth_signals_daily, lookbacks
 from .identity import build_identity
 from .models import score_models
-from .signals import compute_signals
+from .signals import WZRD, compute_signals, weighted_pairs
 
 log = logging.getLogger("traction.publish")
 
@@ -40,7 +40,64 @@ def _aware(moment: datetime) -> datetime:
 
 
 def load_history(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pl.DataFrame:
+    """Every stored observation (change point) made by `as_of` (benchmarks read it; scoring
+    reads daily values, `load_daily`)."""
     return pl.DataFrame(store.observations_until(con, as_of))
+
+
+DAILY_SCHEMA = {
+    "source": pl.String,
+    "model_id": pl.String,
+    "metric": pl.String,
+    "day": pl.Date,
+    "value": pl.Float64,
+    "observed_at": pl.Datetime("us"),
+    "day_number": pl.Int32,
+    "prev_value": pl.Float64,
+}
+
+
+def load_daily(
+    con: duckdb.DuckDBPyConnection,
+    as_of: datetime,
+    pairs: list[tuple[str, str]],
+    since: dict[tuple[str, str], date] | None = None,
+    sources: list[str] = (),
+) -> pl.DataFrame:
+    """`store.daily_until` as a frame (its columns typed even when it is empty)."""
+    found = pl.DataFrame(store.daily_until(con, as_of, pairs, since, list(sources)))
+    return found.cast(DAILY_SCHEMA) if found.width else pl.DataFrame(schema=DAILY_SCHEMA)
+
+
+def _wzrd_sources(config: TractionConfig) -> list[str]:
+    """The WZRD feed's source, when it is weighted (its signals read all its days)."""
+    return [WZRD] if float(config.scoring.metric_weights.get(f"{WZRD}.momentum", 0.0)) > 0 else []
+
+
+def _traction_signals(
+    con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime
+) -> pl.DataFrame:
+    """The traction formula's signals at `now`, reading each pair's days from its longest
+    growth window back from its last day (further back only for the pairs where some series
+    needs more: `growth_signals_daily` says which)."""
+    lookback: dict[tuple[str, str], int | None] = dict(lookbacks(config.scoring))
+    last = store.last_days(con, now)
+    created = load_created(con)
+    while True:
+        since = {
+            pair: last[pair] - timedelta(days=days)
+            for pair, days in lookback.items()
+            if days is not None and pair in last
+        }
+        daily = load_daily(con, now, list(lookback), since, _wzrd_sources(config))
+        signals, short = growth_signals_daily(daily, config.scoring, now, created, since)
+        if not short:
+            return signals
+        if all(lookback[pair] is None for pair in short):
+            return signals  # every day was read: nothing further back to read
+        for pair in short:  # four times as far back, then every day
+            days = lookback[pair]
+            lookback[pair] = None if days is None or days > 100 else days * 4
 
 
 def load_created(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -94,11 +151,15 @@ def score_at(con: duckdb.DuckDBPyConnection, config: TractionConfig, now: dateti
     The one scoring path: publishing, `traction score --as-of` and the backtest all call
     it, so what the backtest measures is what routers would have been sent."""
     now = _aware(now)
-    history = load_history(con, now)
     if config.scoring.formula == "wzrd":
-        signals = compute_signals(history, config.scoring.metric_weights)
+        # Its spike guard weighs each series' whole history: every day of the weighted pairs.
+        weights = config.scoring.metric_weights
+        pairs = [(source, metric) for source, metric, _ in weighted_pairs(weights)]
+        daily = load_daily(con, now, pairs, None, _wzrd_sources(config))
+        history = daily.select("source", "model_id", "metric", "value", "observed_at")
+        signals = compute_signals(history, weights)
     else:
-        signals = growth_signals(history, config.scoring, now, load_created(con))
+        signals = _traction_signals(con, config, now)
     observed = sorted(
         set(zip(signals["source"].to_list(), signals["model_id"].to_list(), strict=True))
     )

@@ -6,6 +6,7 @@ Below `ingest` and `scoring`, above `schemas`: it imports nothing of ours but `s
 - `connection`: open (creating and migrating), transactions, a busy file, small helpers
 - `runs`: the `runs` table
 - `archive`: the raw archive (`raw_pages`, `raw_bodies`)
+- `daily`: observations stored on change, captures and daily values (what scoring reads)
 - `facts`: observations, prices, price changes, catalog, quarantine, listings and presence
 - `snapshots`: published snapshots and their scores
 """
@@ -31,6 +32,7 @@ from .connection import (
     transaction,
     utcnow,
 )
+from .daily import daily_until, derive_daily, last_days, record_observations
 from .facts import (
     CATALOG_UPSERT,
     FULL_LISTS,
@@ -97,13 +99,16 @@ __all__ = [
     "close_interrupted",
     "connect",
     "creation_dates",
+    "daily_until",
     "daily_values",
+    "derive_daily",
     "downsample",
     "finish_run",
     "ingest_run",
     "ingest_totals",
     "insert_many",
     "land",
+    "last_days",
     "last_payload_hash",
     "last_snapshot_version",
     "last_started",
@@ -127,6 +132,7 @@ __all__ = [
     "publish_run_started_at",
     "recent_runs",
     "record_listing",
+    "record_observations",
     "record_price_changes",
     "record_run",
     "record_scores",

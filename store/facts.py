@@ -9,7 +9,8 @@ import duckdb
 
 from schemas.rows import CatalogEntry, Price, SourceResult
 
-from .connection import delete_counted, insert_many, naive_utc, rows, scalar, utcnow
+from .connection import delete_counted, insert_many, naive_utc, rows, utcnow
+from .daily import CAPTURED_WITHIN, record_observations
 
 
 def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -422,8 +423,7 @@ def present_ids(
     found = rows(
         con,
         _PRESENT_OFFERS + "SELECT DISTINCT source, model_id FROM present"
-        " UNION SELECT DISTINCT source, model_id FROM observations"
-        "  WHERE observed_at BETWEEN $2 AND $1"
+        f" UNION {CAPTURED_WITHIN}"
         " UNION SELECT source, model_id FROM catalog"
         "  WHERE source NOT IN (SELECT unnest($4)) AND first_seen_at <= $1"
         "  AND last_seen_at >= $2",
@@ -507,18 +507,7 @@ def land(
     source's prices are its list at their time (`record_listing`). Prices are stored on
     change (`land_prices`): a capture that only confirms them stores none, and a run with
     nothing new does not call for a publish."""
-    count = "SELECT count(*) FROM observations"
-    before = scalar(con, count)
-    if result.observations:
-        insert_many(
-            con,
-            "INSERT OR IGNORE INTO observations"
-            " (source, model_id, metric, value, observed_at, run_id) VALUES",
-            [
-                [o.source, o.model_id, o.metric, o.value, naive_utc(o.observed_at), run_id]
-                for o in result.observations
-            ],
-        )
+    captured = record_observations(con, run_id, result)
     # Presence first: a back-filled price splitting a stored one finds the lists around it.
     changed = record_listing(con, run_id, result) if result.prices and complete else set()
     stored = land_prices(con, run_id, result.prices) if result.prices else []
@@ -558,7 +547,7 @@ def land(
         )
     # New facts: observations, price rows, and offers listed or delisted at an unchanged
     # price (a capture that only confirms what is stored adds none).
-    return scalar(con, count) - before + len(stored) + len(changed - set(stored))
+    return captured + len(stored) + len(changed - set(stored))
 
 
 def observations_until(con: duckdb.DuckDBPyConnection, as_of: datetime) -> duckdb.DuckDBPyRelation:
@@ -577,9 +566,8 @@ def daily_values(
     (source, metric) `pairs` (at least one)."""
     values = ", ".join(["(?, ?)"] * len(pairs))
     return con.sql(
-        "SELECT source, model_id, metric, observed_at::DATE AS day,"
-        " arg_max(value, observed_at) AS value FROM observations"
-        f" WHERE (source, metric) IN (VALUES {values}) GROUP BY ALL",
+        "SELECT source, model_id, metric, day, value FROM daily_values"
+        f" WHERE (source, metric) IN (VALUES {values})",
         params=[part for pair in pairs for part in pair],
     )
 
@@ -598,10 +586,7 @@ def top_movers(
     return rows(
         con,
         f"""
-        WITH daily AS (
-            SELECT source, model_id, metric, observed_at::DATE AS day,
-                   arg_max(value, observed_at) AS value
-            FROM observations GROUP BY ALL)
+        WITH daily AS (SELECT source, model_id, metric, day, value FROM daily_values)
         SELECT source, model_id, metric, arg_min(value, day), arg_max(value, day),
                (arg_max(value, day) - arg_min(value, day)) / arg_min(value, day) * 100 AS growth
         FROM daily

@@ -5,16 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from ingest.sources import SOURCE_TYPES
 from schemas.config import TractionConfig
 from schemas.snapshot import SnapshotBody
+from traction.http_app import HttpServer
 
 
 def loopback_config(
@@ -94,6 +98,12 @@ def snapshot_body(
 FAULTS = ("redirect_loop", "bad_content_encoding", "deep_nesting")
 
 
+def loopback_http(app: Any) -> HttpServer:
+    """`app` (a Starlette app) served on 127.0.0.1, on a free port, by uvicorn in a
+    thread: the stack traction itself serves HTTP with. A context manager; `.url`."""
+    return HttpServer(app, "127.0.0.1", 0, name="test-http", log_requests=False)
+
+
 class Misbehaving:
     """A loopback HTTP server that answers every GET with one fault, the way a broken
     proxy or CDN does: a redirect to itself, a body that is not the gzip its
@@ -103,49 +113,37 @@ class Misbehaving:
         assert fault in FAULTS, fault
         self.fault = fault
         self.requests = 0
-        self._server: ThreadingHTTPServer | None = None
+        self._server: HttpServer | None = None
 
     @property
     def url(self) -> str:
         assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
+
+    def _answer(self, request: Request) -> Response:
+        self.requests += 1
+        if self.fault == "redirect_loop":
+            target = request.scope["raw_path"].decode("latin-1")
+            if request.url.query:
+                target += "?" + request.url.query
+            return Response(status_code=302, headers={"Location": target})
+        if self.fault == "bad_content_encoding":
+            body = b"this is not gzip" * 8
+            headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        else:
+            body, headers = b"[" * 100_000 + b"]" * 100_000, {"Content-Type": "application/json"}
+        return Response(body, headers=headers)
 
     def __enter__(self) -> Misbehaving:
-        server = self
+        async def endpoint(request: Request) -> Response:
+            return self._answer(request)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server.requests += 1
-                if server.fault == "redirect_loop":
-                    self.send_response(302)
-                    self.send_header("Location", self.path)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                if server.fault == "bad_content_encoding":
-                    body, encoding = b"this is not gzip" * 8, "gzip"
-                else:
-                    body, encoding = b"[" * 100_000 + b"]" * 100_000, None
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                if encoding:
-                    self.send_header("Content-Encoding", encoding)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = loopback_http(Starlette(routes=[Route("/{path:path}", endpoint)])).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
 
 
 def cycle_toml(tmp_path: Path, url: str, extra: str = "") -> Path:

@@ -4,21 +4,23 @@ litellm Routers (mock_response deployments) and real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import litellm
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from router_adapter import HttpSnapshotSource, register, stats
 from router_adapter.proxy import TractionFilter, config_from_env
 from schemas.config import AdapterConfig
 from scoring.snapshot import render
 
-from helpers import snapshot_body
+from helpers import loopback_http, snapshot_body
 from routing import (
     FIRST,
     GEMMA,
@@ -111,38 +113,26 @@ class SnapshotHTTP:
         self.status = 200
         self.requests = 0
         self.not_modified = 0
-        outer = self
+        self.server = loopback_http(Starlette(routes=[Route("/snapshot.json", self._get)]))
+        self.server.start()
+        self.url = f"{self.server.url}/snapshot.json"
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                outer.requests += 1
-                time.sleep(outer.delay)
-                etag = f'"{hash(outer.body)}"'
-                if outer.body is not None and self.headers.get("If-None-Match") == etag:
-                    outer.not_modified += 1
-                    self.send_response(304)
-                    self.end_headers()
-                    return
-                body = outer.body if outer.status == 200 and outer.body else b"{}"
-                self.send_response(outer.status if outer.body is not None else 503)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/snapshot.json"
+    def _get(self, request: Request) -> Response:  # sync: Starlette runs it in a thread
+        self.requests += 1
+        time.sleep(self.delay)
+        etag = f'"{hash(self.body)}"'
+        if self.body is not None and request.headers.get("If-None-Match") == etag:
+            self.not_modified += 1
+            return Response(status_code=304)
+        body = self.body if self.status == 200 and self.body else b"{}"
+        status = self.status if self.body is not None else 503
+        return Response(body, status_code=status, headers={"ETag": etag})
 
     def publish(self, models, version: int = 1) -> None:
         self.body = render(snapshot_body(models, version=version).seal())
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @pytest.fixture

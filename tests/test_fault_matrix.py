@@ -138,6 +138,8 @@ def older(source: str, payload: Any) -> tuple[Any, str | None]:
 def table_rows(con) -> dict[str, list]:
     return {
         "observations": store.rows(con, "SELECT * FROM observations ORDER BY ALL"),
+        # a capture repeating every value stores no observation: its time is a capture
+        "captures": store.rows(con, "SELECT * FROM captures ORDER BY ALL"),
         # prices are stored on change: a capture quoting the stored price confirms it
         # (`confirmed_at`), so each row stands for the first and the last capture quoting it
         "prices": store.rows(
@@ -176,7 +178,7 @@ def run(tmp_path, monkeypatch, source: str, responder: Responder | None):
 
 
 def new_facts(new: dict[str, list]) -> int:
-    return len(new["observations"]) + len(new["prices"])
+    return len(new["observations"]) + len(new["captures"]) + len(new["prices"])
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -231,7 +233,7 @@ def test_truncated_json_fails_the_run_and_stores_nothing(tmp_path, monkeypatch, 
 
     outcome, new, _ = run(tmp_path, monkeypatch, source, cut)
     assert outcome.status == "failed" and "not JSON" in outcome.error
-    assert new == {"observations": [], "prices": [], "quarantine": []}
+    assert new == {"observations": [], "captures": [], "prices": [], "quarantine": []}
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -245,7 +247,7 @@ def test_html_error_page_with_status_200_fails_the_run(tmp_path, monkeypatch, so
 
     outcome, new, _ = run(tmp_path, monkeypatch, source, page)
     assert outcome.status == "failed" and "text/html" in outcome.error
-    assert new == {"observations": [], "prices": [], "quarantine": []}
+    assert new == {"observations": [], "captures": [], "prices": [], "quarantine": []}
 
 
 @pytest.mark.parametrize("source", SOURCES)

@@ -19,11 +19,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from router_adapter import refusals
 from router_adapter.snapshot_file import SnapshotReader
@@ -38,7 +41,7 @@ from traction.demo.upstream import Upstream, bundled
 from traction.fleet import Fleet, NotLeader, VersionTaken
 
 import redis_server
-from helpers import snapshot_body, traction, write_config
+from helpers import loopback_http, snapshot_body, traction, write_config
 from redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -579,25 +582,14 @@ def test_the_file_transport_refuses_unsigned_snapshots_and_keeps_the_last_good(t
 def test_the_http_transport_refuses_unsigned_snapshots_once_and_keeps_the_last_good():
     served = {"body": render(sign(snapshot_body([(GPT_OSS, 1.0, [])]).seal(), KEY.encode()))}
 
-    class Handler(BaseHTTPRequestHandler):  # what `traction serve` does: ETag = content hash
-        def log_message(self, *args: Any) -> None:
-            pass
+    async def snapshot(request: Request) -> Response:  # as `traction serve`: ETag = hash
+        etag = json.loads(served["body"])["content_hash"]
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status_code=304)
+        return Response(served["body"], headers={"ETag": etag})
 
-        def do_GET(self) -> None:
-            etag = json.loads(served["body"])["content_hash"]
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(served["body"])))
-            self.end_headers()
-            self.wfile.write(served["body"])
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/snapshot.json"
+    server = loopback_http(Starlette(routes=[Route("/snapshot.json", snapshot)])).start()
+    url = f"{server.url}/snapshot.json"
     source = HttpSnapshotSource(url, refresh_interval=3600, key=KEY.encode())
     try:
         assert source.wait_first(10)
@@ -610,8 +602,7 @@ def test_the_http_transport_refuses_unsigned_snapshots_once_and_keeps_the_last_g
         assert source.refused == 1
     finally:
         source.close()
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 def test_fleet_config_from_the_environment_and_secrets_stay_out_of_errors(tmp_path):

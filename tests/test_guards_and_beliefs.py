@@ -51,7 +51,7 @@ def test_guard_refuses_when_most_models_would_vanish(history):
     _, config = history
     before = config.storage.snapshot.read_bytes()
     with store.connect(config.storage.database) as con:  # a bad retention job, say
-        for table in ("observations", "prices", "catalog"):
+        for table in ("observations", "daily_values", "prices", "catalog"):
             con.execute(f"DELETE FROM {table} WHERE lower(model_id) NOT LIKE 'qwen/%'")
     report = publish_now(config)
     assert not report.published and "would vanish" in report.refused

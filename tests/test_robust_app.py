@@ -300,7 +300,7 @@ def served(tmp_path, write_snapshot):
 
 
 def _get(server: SnapshotServer, target: str, timeout: float = 5) -> tuple[int, bytes]:
-    host, port = server._httpd.server_address[:2]
+    host, port = server.address
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         connection.request("GET", target)
@@ -318,7 +318,7 @@ def test_bad_limits_are_400_and_huge_ones_the_cap(served):
 
 
 def test_a_client_hanging_up_is_not_a_traceback_on_stderr(served, capfd):
-    host, port = served._httpd.server_address[:2]
+    host, port = served.address
     for _ in range(3):
         client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the server must wait

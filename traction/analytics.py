@@ -8,10 +8,10 @@ atomically: a reader opens the old copy or the new one, never one being written,
 that has a copy open keeps reading it undisturbed. Bringing a file up to date appends
 only the rows added since it was last refreshed (new runs' observations, scores and
 quarantined records; new snapshot documents), rewrites the small tables (runs, prices,
-which are stored on change, catalog, price changes, listings, presence), and rewrites a
-table whose rows were deleted or replaced (retention); it falls back to a full copy when
-the file is missing, was written by another schema version, or is still held open by a
-reader.
+which are stored on change, catalog, daily values, captures, price changes, listings,
+presence), and rewrites a table whose rows were deleted or replaced (retention); it falls
+back to a full copy when the file is missing, was written by another schema version, or is
+still held open by a reader.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ log = logging.getLogger("traction.analytics")
 TABLES = [
     "runs",
     "observations",
+    "daily_values",
+    "captures",
     "prices",
     "price_changes",
     "catalog",
@@ -44,13 +46,10 @@ TABLES = [
 VIEWS = {
     "daily_signals": """
         SELECT source, model_id, metric, day, value,
-               value - lag(value) OVER w AS change,
-               CASE WHEN lag(value) OVER w > 0
-                    THEN (value - lag(value) OVER w) / lag(value) OVER w * 100 END AS change_pct
-        FROM (SELECT source, model_id, metric, observed_at::DATE AS day,
-                     arg_max(value, observed_at) AS value
-              FROM observations GROUP BY ALL)
-        WINDOW w AS (PARTITION BY source, model_id, metric ORDER BY day)
+               value - prev_value AS change,
+               CASE WHEN prev_value > 0
+                    THEN (value - prev_value) / prev_value * 100 END AS change_pct
+        FROM daily_values
     """,
     # `scores` holds a model's row when its score changed: a model's score in the newest
     # snapshot is its row of the greatest version up to it, for every model it lists.
@@ -97,7 +96,8 @@ VIEWS = {
 # Tables appended to by run: a refresh adds the rows of runs the copy does not have yet.
 BY_RUN = ["observations", "scores", "quarantine"]
 # Small, or updated in place: rewritten at every refresh. (`price_changes` is re-derived
-# after a back-filled price, its rows keeping their earlier runs: not appendable by run.
+# after a back-filled price, its rows keeping their earlier runs: not appendable by run;
+# `daily_values` holds one row per series and day, updated by each capture of the day.
 # `prices` is stored on change: a capture repeating a price moves an earlier run's row's
 # `confirmed_at`, and a back-fill can move or split rows, so it is rewritten too; it holds
 # a row per price change, not per capture.)
@@ -184,9 +184,13 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
 
 
 def _rewrite_if_different(con: duckdb.DuckDBPyConnection, copy: str, main: str) -> None:
-    """Rows deleted (retention) or replaced in the worker's table: copy it whole."""
-    ours = store.scalar(con, f"SELECT count(*) FROM main.{main}")
-    theirs = store.scalar(con, f"SELECT count(*) FROM analytics_copy.{copy}")
+    """Rows deleted (retention) or replaced in the worker's table: copy it whole. Rows are
+    compared by count and a checksum of their contents: a back-fill re-derives a series'
+    observations (change points), and may put one under an earlier run in place of another,
+    which a count alone would miss."""
+    digest = "SELECT count(*), bit_xor(hash(t)) FROM {} t"
+    ours = store.rows(con, digest.format(f"main.{main}"))
+    theirs = store.rows(con, digest.format(f"analytics_copy.{copy}"))
     if ours != theirs:
         con.execute(f"CREATE OR REPLACE TABLE analytics_copy.{copy} AS FROM main.{main}")
 

@@ -12,7 +12,8 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# `color_message`: uvicorn's copy of its message with terminal colour codes
+STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

@@ -29,15 +29,17 @@ import json
 import logging
 import os
 import signal
-import socket
-import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response as HttpResponse
+from starlette.routing import Route as StarletteRoute
+
+from .http_app import HttpServer
 from .snapshot_file import SnapshotFile
 from .wzrd import BadRequest, iso, wzrd_params, wzrd_payload
 
@@ -89,36 +91,12 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return any(t == "*" or t.removeprefix("W/") == etag for t in tags)
 
 
-DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
-
-
-def _quiet(server_class: type[ThreadingHTTPServer]) -> type[ThreadingHTTPServer]:
-    """`server_class` reporting a failed request as one log event: socketserver prints a
-    multi-line traceback to stderr, which breaks one-JSON-object-per-line logs. A client
-    that hangs up mid-response is routine (debug); anything else is an error line."""
-
-    class Quiet(server_class):  # type: ignore[misc, valid-type]
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            exc = sys.exc_info()[1]
-            if isinstance(exc, DISCONNECTS):
-                log.debug("client %s went away: %s", client_address[0], exc)
-            else:
-                log.error(
-                    "request from %s failed: %s: %s",
-                    client_address[0],
-                    type(exc).__name__,
-                    exc,
-                )
-
-    Quiet.__name__ = Quiet.__qualname__ = f"Quiet{server_class.__name__}"
-    return Quiet
-
-
 class SnapshotServer:
-    """The HTTP server over one snapshot path; `start()` runs it in a daemon thread.
+    """The HTTP server over one snapshot path: a Starlette app (`app()`) on uvicorn
+    (`traction.http_app`); `start()` runs it in a daemon thread.
 
     Usable from tests and from the worker's daemon: `SnapshotServer(path).start()`,
-    `.url`, `.close()`; `serve_forever()` blocks instead (the CLI).
+    `.url`, `.close()`; `serve_forever()` blocks instead (the CLI) until `shutdown()`.
     """
 
     def __init__(
@@ -133,44 +111,31 @@ class SnapshotServer:
         self.file = SnapshotFile(snapshot_path)
         self.update_interval = update_interval
         self.clock = clock
-        self._thread: threading.Thread | None = None
-        handler = self._handler_class()
-        server_class = ThreadingHTTPServer
-        if ":" in host:  # an IPv6 literal
-
-            class _V6(ThreadingHTTPServer):
-                address_family = socket.AF_INET6
-
-            server_class = _V6
-        self._httpd = _quiet(server_class)((host, port), handler)
-        self._httpd.daemon_threads = True
+        self._http = HttpServer(self.app(), host, port, name="traction-serve")
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+        return self._http.url
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) actually bound (port 0 resolved)."""
+        return self._http.address
 
     def start(self) -> SnapshotServer:
-        # a short poll interval keeps close() quick (shutdown waits for the next poll)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.1,), name="traction-serve", daemon=True
-        )
-        self._thread.start()
+        self._http.start()
         return self
 
     def serve_forever(self) -> None:
-        self._httpd.serve_forever()
+        self._http.run()
 
     def shutdown(self) -> None:
-        """Stop `serve_forever` (from another thread or a signal handler's helper thread)."""
-        self._httpd.shutdown()
+        """Stop `serve_forever` (from a signal handler or another thread): no new
+        connections; in-flight requests get the graceful-shutdown timeout."""
+        self._http.stop()
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
+        self._http.close()
 
     def __enter__(self) -> SnapshotServer:
         return self.start()
@@ -178,22 +143,45 @@ class SnapshotServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def app(self) -> Starlette:
+        """The Starlette app: one route per path of `routes()`, every method routed to
+        it (so a write is our JSON 405, not Starlette's text), our JSON 404 elsewhere,
+        and no redirect of `/healthz/` to `/healthz` (a prober should see the 404)."""
+        routes = [
+            StarletteRoute(path, self._endpoint(path, handler))
+            for path, handler in self.routes().items()
+        ]
+        app = Starlette(routes=routes, exception_handlers={404: self._not_found})
+        app.router.redirect_slashes = False
+        return app
+
+    def _endpoint(self, path: str, handler: Route) -> Callable[[Request], Awaitable[HttpResponse]]:
+        async def endpoint(request: Request) -> HttpResponse:
+            # on the event loop: a stat per request, a re-read only when the file changed
+            status, headers, body = self.respond(
+                request.method, path, request.url.query, handler, request.headers
+            )
+            return HttpResponse(body, status_code=status, headers=headers)
+
+        return endpoint
+
+    async def _not_found(self, request: Request, exc: Exception) -> HttpResponse:
+        status, headers, body = _json(404, {"error": f"no such endpoint: {request.url.path}"})
+        return HttpResponse(body, status_code=status, headers=headers)
+
     # Routes ------------------------------------------------------------------
 
-    def respond(self, method: str, target: str, headers: Any) -> Response:
-        """(status, headers, body) for one request; no socket involved, never raises."""
-        parts = urlsplit(target)
-        route = self.routes().get(parts.path)
-        if route is None:
-            return _json(404, {"error": f"no such endpoint: {parts.path}"})
+    def respond(self, method: str, path: str, query: str, route: Route, headers: Any) -> Response:
+        """(status, headers, body) for one request to `route`; no socket involved,
+        never raises."""
         if method not in ("GET", "HEAD"):
             return _json(405, {"error": f"{method} not allowed"}, Allow="GET, HEAD")
         try:
-            return route(parts.query, headers)
+            return route(query, headers)
         except BadRequest as exc:
             return _json(400, {"error": str(exc)})
         except Exception:  # a bug costs this response, never the server
-            log.exception("serving %s failed", parts.path)
+            log.exception("serving %s failed", path)
             return _json(500, {"error": "internal error"})
 
     def routes(self) -> dict[str, Route]:
@@ -246,44 +234,6 @@ class SnapshotServer:
             body["problem"] = problem
         return _json(200 if body["status"] == "ok" else 503, body)
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "traction"
-            protocol_version = "HTTP/1.1"  # keep-alive for pollers
-
-            def _send(self, method: str) -> None:
-                status, headers, body = server.respond(method, self.path, self.headers)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                if status != 304:
-                    self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if method != "HEAD" and status != 304:
-                    self.wfile.write(body)
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                self._send("GET")
-
-            def do_HEAD(self) -> None:  # noqa: N802
-                self._send("HEAD")
-
-            def do_POST(self) -> None:  # noqa: N802
-                self._send("POST")
-
-            def do_PUT(self) -> None:  # noqa: N802
-                self._send("PUT")
-
-            def do_DELETE(self) -> None:  # noqa: N802
-                self._send("DELETE")
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                log.debug("%s " + format, self.address_string(), *args)
-
-        return Handler
-
 
 def serve(snapshot_path: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 8700) -> int:
     """Serve until SIGTERM or SIGINT (the CLI's `traction serve`); returns the exit code."""
@@ -296,8 +246,7 @@ def serve(snapshot_path: str | os.PathLike[str], host: str = "127.0.0.1", port: 
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
-        # shutdown() waits for serve_forever, which this (main) thread is running
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        server.shutdown()  # uvicorn's loop sees it within 0.1 s, then drains
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)

@@ -29,13 +29,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, make_asgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from starlette.applications import Starlette
+from starlette.responses import Response as HttpResponse
+from starlette.routing import Route as StarletteRoute
 
 from schemas.config import TractionConfig
 from schemas.filewatch import FileWatch
 
-from .serve import Clock, Response, Route, SnapshotServer, _utcnow, parse_listen
+from .serve import Clock, Response, Route, SnapshotServer, _json, _utcnow, parse_listen
 from .status import FAILED, SPARK_DAYS, Status, as_utc, empty, read_copy
 
 log = logging.getLogger("traction.status")
@@ -345,22 +348,48 @@ class StatusServer(SnapshotServer):
         *,
         clock: Clock = _utcnow,
     ):
-        super().__init__(config.storage.snapshot, host, port, clock=clock)
+        # set before the base class builds the app, whose routes use them
         self.config = config
         self.boards = BoardCache(config)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(self))  # type: ignore[arg-type]
+        super().__init__(config.storage.snapshot, host, port, clock=clock)
 
     def routes(self) -> dict[str, Route]:
-        return {**super().routes(), "/": self._page, "/metrics": self._metrics}
+        return {**super().routes(), "/": self._page}
+
+    def app(self) -> Starlette:
+        """The snapshot server's app plus `/metrics`: prometheus_client's own ASGI app
+        (content negotiation, OpenMetrics, gzip), behind our GET/HEAD check."""
+        app = super().app()
+        metrics = make_asgi_app(self.registry)
+
+        async def endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["method"] in ("GET", "HEAD"):
+                await metrics(scope, receive, send)
+                return
+            status, headers, body = _json(
+                405, {"error": f"{scope['method']} not allowed"}, Allow="GET, HEAD"
+            )
+            await HttpResponse(body, status_code=status, headers=headers)(scope, receive, send)
+
+        app.router.routes.append(StarletteRoute("/metrics", _AsgiEndpoint(endpoint)))
+        return app
 
     def _page(self, query: str, headers: Any) -> Response:
         body = render_page(self).encode("utf-8")
         return 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}, body
 
-    def _metrics(self, query: str, headers: Any) -> Response:
-        body = generate_latest(self.registry)
-        return 200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}, body
+
+class _AsgiEndpoint:
+    """An ASGI callable Starlette's `Route` mounts as is: it wraps plain functions as
+    request -> response endpoints, but not instances."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
 
 
 def start(config: TractionConfig, listen: str) -> StatusServer:

@@ -3,7 +3,9 @@
 The demo (and tests) point the sources' `base_url` here, so bundled data travels
 the same HTTP, pagination and contract path as live data. Hugging Face listings
 are filtered by `author`, sorted by downloads and paginated with a `Link` header
-and an opaque cursor, as the real API does.
+and an opaque cursor, as the real API does. It runs on the same Starlette + uvicorn
+stack as `traction serve` (`traction.http_app`), without access logs: the demo's
+output stays clean.
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from traction.http_app import HttpServer
 
 
 def bundled(source: str, day: int) -> Any:
@@ -35,7 +42,7 @@ class Upstream:
     def __init__(self, payloads: dict[str, Any] | None = None):
         self.payloads: dict[str, Any] = payloads or {}
         self.requests: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
+        self._server: HttpServer | None = None
 
     def set_day(self, day: int) -> None:
         self.payloads = {
@@ -46,96 +53,77 @@ class Upstream:
     @property
     def url(self) -> str:
         assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     def __enter__(self) -> Upstream:
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep the demo's output clean
-                pass
-
-            def do_GET(self) -> None:
-                upstream.requests.append(self.path)
-                parts = urlsplit(self.path)
-                query = parse_qs(parts.query)
-                if parts.path == "/api/v1/models" and "openrouter" in upstream.payloads:
-                    self._json(upstream._get("openrouter"))
-                elif parts.path.startswith("/api/v1/models/") and parts.path.endswith("/endpoints"):
-                    model = parts.path[len("/api/v1/models/") : -len("/endpoints")]
-                    found = (upstream.payloads.get("openrouter_endpoints") or {}).get(model)
-                    self._found(found)
-                elif parts.path == "/api/v1/datasets/rankings-daily":
-                    if not self.headers.get("Authorization"):
-                        self._json({"error": {"code": 401, "message": "No auth"}}, status=401)
-                    else:
-                        self._found(upstream.payloads.get("openrouter_rankings"))
-                elif parts.path.startswith("/repos/"):
-                    repo = (upstream.payloads.get("github") or {}).get(parts.path[len("/repos/") :])
-                    digest = hashlib.sha1(json.dumps(repo, sort_keys=True).encode()).hexdigest()
-                    etag = f'W/"{digest[:16]}"'
-                    if repo is not None and self.headers.get("If-None-Match") == etag:
-                        self.send_response(304)
-                        self.send_header("ETag", etag)
-                        self.end_headers()
-                    else:
-                        self._found(repo, headers={"ETag": etag})
-                elif parts.path == "/api/models" and "huggingface" in upstream.payloads:
-                    self._hf(query)
-                elif parts.path == "/v1/signals/momentum" and "wzrd" in upstream.payloads:
-                    self._json(upstream._get("wzrd"))
-                else:
-                    self._json({"error": {"code": 404, "message": "Not Found"}}, status=404)
-
-            def _found(self, body: Any, headers: dict | None = None) -> None:
-                if body is None:
-                    self._json({"error": {"code": 404, "message": "Not Found"}}, status=404)
-                else:
-                    self._json(body, headers=headers)
-
-            def _hf(self, query: dict[str, list[str]]) -> None:
-                payload = upstream._get("huggingface")
-                if not isinstance(payload, list):  # a drifted or broken body, served as is
-                    self._json(payload)
-                    return
-                models = [m for m in payload if isinstance(m, dict)]
-                author = query.get("author", [None])[0]
-                if author:
-                    models = [m for m in models if str(m.get("id", "")).startswith(author + "/")]
-
-                def downloads(m: dict) -> int:
-                    value = m.get("downloads")
-                    return value if isinstance(value, int) else -1
-
-                models.sort(key=downloads, reverse=True)
-                limit = int(query.get("limit", ["1000"])[0])
-                cursor = query.get("cursor", [None])[0]
-                start = json.loads(base64.urlsafe_b64decode(cursor))["o"] if cursor else 0
-                page = models[start : start + limit]
-                headers = {}
-                if start + limit < len(models):
-                    token = base64.urlsafe_b64encode(json.dumps({"o": start + limit}).encode())
-                    rest = {k: v for k, v in query.items() if k != "cursor"}
-                    rest["cursor"] = [token.decode()]
-                    headers["Link"] = (
-                        f'<{upstream.url}/api/models?{urlencode(rest, doseq=True)}>; rel="next"'
-                    )
-                self._json(page, headers=headers)
-
-            def _json(self, body: Any, status: int = 200, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = HttpServer(
+            self.app(), "127.0.0.1", 0, name="traction-upstream", log_requests=False
+        ).start()
         return self
+
+    def app(self) -> Starlette:
+        """Every path to `handle` (one catch-all route: the mirror answers unknown paths
+        with the upstreams' own 404 bodies)."""
+
+        async def endpoint(request: Request) -> Response:
+            return self.handle(request)
+
+        return Starlette(routes=[Route("/{path:path}", endpoint)])
+
+    def handle(self, request: Request) -> Response:
+        """One GET, answered as the upstream API whose path it is."""
+        # the path as sent, not percent-decoded, as the real APIs see it
+        path = request.scope["raw_path"].decode("latin-1")
+        query_string = request.url.query
+        self.requests.append(path + (f"?{query_string}" if query_string else ""))
+        query = parse_qs(query_string)
+        if path == "/api/v1/models" and "openrouter" in self.payloads:
+            return _json(self._get("openrouter"))
+        if path.startswith("/api/v1/models/") and path.endswith("/endpoints"):
+            model = path[len("/api/v1/models/") : -len("/endpoints")]
+            return _found((self.payloads.get("openrouter_endpoints") or {}).get(model))
+        if path == "/api/v1/datasets/rankings-daily":
+            if not request.headers.get("Authorization"):
+                return _json({"error": {"code": 401, "message": "No auth"}}, status=401)
+            return _found(self.payloads.get("openrouter_rankings"))
+        if path.startswith("/repos/"):
+            repo = (self.payloads.get("github") or {}).get(path[len("/repos/") :])
+            digest = hashlib.sha1(json.dumps(repo, sort_keys=True).encode()).hexdigest()
+            etag = f'W/"{digest[:16]}"'
+            if repo is not None and request.headers.get("If-None-Match") == etag:
+                return Response(status_code=304, headers={"ETag": etag})
+            return _found(repo, headers={"ETag": etag})
+        if path == "/api/models" and "huggingface" in self.payloads:
+            return self._hf(query)
+        if path == "/v1/signals/momentum" and "wzrd" in self.payloads:
+            return _json(self._get("wzrd"))
+        return _json({"error": {"code": 404, "message": "Not Found"}}, status=404)
+
+    def _hf(self, query: dict[str, list[str]]) -> Response:
+        payload = self._get("huggingface")
+        if not isinstance(payload, list):  # a drifted or broken body, served as is
+            return _json(payload)
+        models = [m for m in payload if isinstance(m, dict)]
+        author = query.get("author", [None])[0]
+        if author:
+            models = [m for m in models if str(m.get("id", "")).startswith(author + "/")]
+
+        def downloads(m: dict) -> int:
+            value = m.get("downloads")
+            return value if isinstance(value, int) else -1
+
+        models.sort(key=downloads, reverse=True)
+        limit = int(query.get("limit", ["1000"])[0])
+        cursor = query.get("cursor", [None])[0]
+        start = json.loads(base64.urlsafe_b64decode(cursor))["o"] if cursor else 0
+        page = models[start : start + limit]
+        headers = {}
+        if start + limit < len(models):
+            token = base64.urlsafe_b64encode(json.dumps({"o": start + limit}).encode())
+            rest = {k: v for k, v in query.items() if k != "cursor"}
+            rest["cursor"] = [token.decode()]
+            headers["Link"] = f'<{self.url}/api/models?{urlencode(rest, doseq=True)}>; rel="next"'
+        return _json(page, headers=headers)
 
     def _get(self, source: str) -> Any:
         value = self.payloads[source]
@@ -143,5 +131,19 @@ class Upstream:
 
     def __exit__(self, *exc: object) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
+            self._server = None
+
+
+def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        json.dumps(body).encode(),
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def _found(body: Any, headers: dict | None = None) -> Response:
+    if body is None:
+        return _json({"error": {"code": 404, "message": "Not Found"}}, status=404)
+    return _json(body, headers=headers)
