@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from schemas.rows import CatalogEntry, SourceResult
+from schemas.rows import CatalogEntry, Price, SourceResult
 
-from .connection import delete_counted, insert_many, naive_utc, rows, scalar, utcnow
+from .connection import delete_counted, insert_many, naive_utc, rows, utcnow
 from .daily import CAPTURED_WITHIN, record_observations
 
 
@@ -56,47 +56,337 @@ def record_price_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 FULL_LISTS = {"openrouter": False, "litellm_prices": False, "openrouter_endpoints": True}
 
 
-def record_listing(con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult) -> None:
-    """Record that this run's prices were its source's complete list at their time.
+def record_listing(
+    con: duckdb.DuckDBPyConnection, run_id: str, result: SourceResult
+) -> set[tuple[str, str, str]]:
+    """Record that this run's prices were its source's complete list at their time, and
+    move the offers' presence spans to match; returns the offers (source, model, provider)
+    whose presence changed.
 
     Only for a complete run (status ok): a failed or partial one must never delist.
     An empty list delists nothing either (an upstream outage, not a catalogue), nor does
-    an endpoints run that quarantined records (which model's page they were is lost)."""
+    an endpoints run that quarantined records (which model's page they were is lost).
+    A catalogue-wide list names the offers of models it quarantined too (listed, only
+    unreadable): those priced before it."""
     per_model = FULL_LISTS.get(result.source)
     if per_model is None or not result.prices:
-        return
+        return set()
     if per_model and result.quarantined:
-        return
-    scopes = {(p.model_id if per_model else "", naive_utc(p.observed_at)) for p in result.prices}
+        return set()
+    lists: dict[tuple[str, datetime], set[tuple[str, str]]] = {}
+    for p in result.prices:
+        scope = p.model_id if per_model else ""
+        lists.setdefault((scope, naive_utc(p.observed_at)), set()).add((p.model_id, p.provider))
+    unreadable = sorted({q.model_id for q in result.quarantined if q.model_id})
+    if not per_model and unreadable:
+        for (_, at), members in lists.items():
+            members |= set(
+                rows(
+                    con,
+                    "SELECT DISTINCT model_id, provider FROM prices WHERE source = ?"
+                    " AND model_id IN (SELECT unnest(?)) AND observed_at < ?",
+                    [result.source, unreadable, at],
+                )
+            )
+    # A pass takes at most one list per scope (a run's lists are usually one per scope):
+    # a later list of the same scope is placed among the lists the earlier one left.
+    passes: list[dict[tuple[str, datetime], set[tuple[str, str]]]] = []
+    seen: dict[str, int] = {}
+    for (scope, at), members in sorted(lists.items()):
+        n = seen[scope] = seen.get(scope, -1) + 1
+        if n == len(passes):
+            passes.append({})
+        passes[n][(scope, at)] = members
+    changed: set[tuple[str, str, str]] = set()
+    for batch in passes:
+        found = _record_lists(con, result.source, run_id, batch)
+        changed |= {(result.source, model_id, provider) for model_id, provider in found}
+    return changed
+
+
+def _record_lists(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    run_id: str,
+    lists: dict[tuple[str, datetime], set[tuple[str, str]]],
+) -> set[tuple[str, str]]:
+    """Complete lists (scope, time) -> the offers (model, provider) each named, one per
+    scope: their `listings` rows, and the spans they extend, start, move or split. A list
+    may land between two stored ones (a back-fill): the spans are then what in-order
+    ingestion would have left. Set-based: an endpoints run lists hundreds of scopes."""
+    con.execute("CREATE OR REPLACE TEMP TABLE fresh_lists (scope VARCHAR, list_at TIMESTAMP)")
+    insert_many(con, "INSERT INTO fresh_lists VALUES", [list(key) for key in lists])
+    con.execute(  # a list known already (the same capture landed again) changes nothing
+        "DELETE FROM fresh_lists f USING listings l WHERE l.source = ? AND l.scope = f.scope"
+        " AND l.observed_at = f.list_at",
+        [source],
+    )
+    con.execute(
+        "INSERT INTO listings (source, scope, observed_at, run_id)"
+        " SELECT ?, scope, list_at, ? FROM fresh_lists",
+        [source, run_id],
+    )
+    after = {
+        (scope, at): nxt
+        for scope, at, nxt in rows(
+            con,
+            "SELECT f.scope, f.list_at, min(l.observed_at) FROM fresh_lists f LEFT JOIN listings l"
+            " ON l.source = ? AND l.scope = f.scope AND l.observed_at > f.list_at GROUP BY ALL",
+            [source],
+        )
+    }
+    covering: dict[tuple[str, datetime], dict[tuple[str, str], tuple]] = {k: {} for k in after}
+    for scope, at, model_id, provider, listed_at, delisted_at in rows(
+        con,
+        "SELECT f.scope, f.list_at, s.model_id, s.provider, s.listed_at, s.delisted_at"
+        " FROM fresh_lists f JOIN presence_spans s ON s.source = ? AND s.scope = f.scope"
+        " AND s.listed_at < f.list_at AND (s.delisted_at IS NULL OR s.delisted_at > f.list_at)",
+        [source],
+    ):
+        covering[(scope, at)][(model_id, provider)] = (listed_at, delisted_at)
+    starting: dict[tuple[str, datetime], set[tuple[str, str]]] = {k: set() for k in after}
+    for scope, at, model_id, provider in rows(
+        con,
+        "SELECT f.scope, f.list_at, s.model_id, s.provider FROM fresh_lists f"
+        " JOIN (SELECT f2.scope, f2.list_at, min(l.observed_at) AS nxt FROM fresh_lists f2"
+        "  JOIN listings l ON l.source = ? AND l.scope = f2.scope AND l.observed_at > f2.list_at"
+        "  GROUP BY ALL) n"
+        "  ON n.scope = f.scope AND n.list_at = f.list_at"
+        " JOIN presence_spans s ON s.source = ? AND s.scope = f.scope AND s.listed_at = n.nxt",
+        [source, source],
+    ):
+        starting[(scope, at)].add((model_id, provider))
+    con.execute("DROP TABLE fresh_lists")
+    new: list[list] = []
+    moves: list[list] = []  # the span the next list started begins at this one
+    ends: list[list] = []  # listed before this list, not on it: delisted here
+    changed: set[tuple[str, str]] = set()
+    for (scope, at), nxt in sorted(after.items()):
+        members, spans = lists[(scope, at)], covering[(scope, at)]
+        for offer in sorted(members - spans.keys()):
+            if offer in starting[(scope, at)]:
+                moves.append([at, source, *offer, nxt])
+            else:
+                new.append([source, scope, *offer, at, nxt])  # listed until the next list
+            changed.add(offer)
+        for offer, (listed_at, delisted_at) in sorted(spans.items()):
+            if offer in members:
+                continue
+            ends.append([at, source, *offer, listed_at])
+            if nxt is not None and delisted_at != nxt:  # back from the next list on
+                new.append([source, scope, *offer, nxt, delisted_at])
+            changed.add(offer)
+    if moves:
+        con.executemany(
+            "UPDATE presence_spans SET listed_at = ? WHERE source = ? AND model_id = ?"
+            " AND provider = ? AND listed_at = ?",
+            moves,
+        )
+    if ends:
+        con.executemany(
+            "UPDATE presence_spans SET delisted_at = ? WHERE source = ? AND model_id = ?"
+            " AND provider = ? AND listed_at = ?",
+            ends,
+        )
     insert_many(
         con,
-        "INSERT OR IGNORE INTO listings (source, scope, observed_at, run_id) VALUES",
-        [[result.source, scope, at, run_id] for scope, at in sorted(scopes)],
+        "INSERT INTO presence_spans (source, scope, model_id, provider, listed_at, delisted_at)"
+        " VALUES",
+        new,
+    )
+    return changed
+
+
+# What a price row says beyond its offer and time: a capture repeating all of it stores
+# no row, only confirms the previous one.
+PRICE_VALUES = (
+    "prompt_usd_per_mtok",
+    "completion_usd_per_mtok",
+    "discount",
+    "context_length",
+    "quantization",
+    "uptime_last_30m",
+    "uptime_last_1d",
+)
+_PRICE_COLUMNS = "source, model_id, provider, observed_at, run_id, " + ", ".join(PRICE_VALUES)
+_OFFER = "{a}.source = {b}.source AND {a}.model_id = {b}.model_id AND {a}.provider = {b}.provider"
+
+
+def _same(a: str, b: str) -> str:
+    return "NOT (" + " OR ".join(f"{a}.{c} IS DISTINCT FROM {b}.{c}" for c in PRICE_VALUES) + ")"
+
+
+def land_prices(
+    con: duckdb.DuckDBPyConnection, run_id: str, prices: list[Price]
+) -> list[tuple[str, str, str]]:
+    """Store prices on change; returns the offer of each row stored.
+
+    Per offer (source, model, provider) the rows are the price's changes: a row is stored
+    where the price differs from the one quoted before it, and `confirmed_at` is the last
+    capture that quoted it before the next row. A capture landing in any order leaves
+    the rows in-order ingestion would: after a row's span it confirms the row (same price)
+    or starts one (or moves the next row back to it, if that row has its price); inside a
+    span with another price (a back-fill) it splits the span, and the part after it is
+    stored again from the first complete list after it that named the offer."""
+    first: dict[tuple[str, str, str, datetime], Price] = {}
+    for p in prices:
+        first.setdefault((p.source, p.model_id, p.provider, naive_utc(p.observed_at)), p)
+    passes: list[list[tuple[tuple[str, str, str, datetime], Price]]] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for key in sorted(first):
+        n = seen[key[:3]] = seen.get(key[:3], -1) + 1
+        if n == len(passes):
+            passes.append([])
+        passes[n].append((key, first[key]))
+    return [offer for batch in passes for offer in _land_price_pass(con, run_id, batch)]
+
+
+def _land_price_pass(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    batch: list[tuple[tuple[str, str, str, datetime], Price]],
+) -> list[tuple[str, str, str]]:
+    """One capture of distinct offers (see `land_prices`)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE incoming_prices AS SELECT {_PRICE_COLUMNS} FROM prices"
+        " LIMIT 0"
+    )
+    insert_many(
+        con,
+        f"INSERT INTO incoming_prices ({_PRICE_COLUMNS}) VALUES",
+        [[*key, run_id, *(getattr(p, c) for c in PRICE_VALUES)] for key, p in batch],
+    )
+    found = rows(
+        con,
+        "SELECT i.source, i.model_id, i.provider, i.observed_at,"
+        f" b.observed_at, coalesce(b.confirmed_at, b.observed_at), {_same('i', 'b')},"
+        f" a.observed_at, coalesce(a.confirmed_at, a.observed_at), {_same('i', 'a')}"
+        " FROM incoming_prices i"
+        f" ASOF LEFT JOIN prices b ON {_OFFER.format(a='b', b='i')}"
+        "  AND i.observed_at >= b.observed_at"
+        f" ASOF LEFT JOIN prices a ON {_OFFER.format(a='a', b='i')}"
+        "  AND i.observed_at < a.observed_at",
+    )
+    rows_new: list[list] = []  # (offer, time, confirmed_at) of each row to store
+    for (
+        source,
+        model_id,
+        provider,
+        at,
+        prev_at,
+        prev_conf,
+        prev_same,
+        next_at,
+        next_conf,
+        next_same,
+    ) in found:
+        offer = [source, model_id, provider]
+        if prev_at is not None and prev_same:
+            continue  # the same price quoted again: confirmed below (if later)
+        if prev_at is not None and at in (prev_at, prev_conf):
+            continue  # another price for a capture already stored: the first one stands
+        if prev_at is not None and at < prev_conf:
+            _split(con, offer, prev_at, prev_conf, at)
+            rows_new.append([offer, at, at])
+        elif next_at is not None and next_same:
+            # the next row quotes this price: it is quoted from here on
+            con.execute(
+                "DELETE FROM prices WHERE source = ? AND model_id = ? AND provider = ?"
+                " AND observed_at = ?",
+                [*offer, next_at],
+            )
+            rows_new.append([offer, at, next_conf])
+        else:
+            rows_new.append([offer, at, at])
+    # One statement for the confirmations (most of a capture's prices): each offer quoting
+    # its stored price again, after that row's last confirmation, moves it forward.
+    con.execute(
+        "UPDATE prices p SET confirmed_at = c.at FROM ("
+        "  SELECT i.source, i.model_id, i.provider, b.observed_at AS row_at, i.observed_at AS at"
+        "  FROM incoming_prices i"
+        f" ASOF JOIN prices b ON {_OFFER.format(a='b', b='i')} AND i.observed_at >= b.observed_at"
+        f"  WHERE {_same('i', 'b')}"
+        "   AND i.observed_at > coalesce(b.confirmed_at, b.observed_at)) c"
+        f" WHERE {_OFFER.format(a='p', b='c')} AND p.observed_at = c.row_at"
+    )
+    by_key = {tuple(offer) + (at,): until for offer, at, until in rows_new}
+    insert_many(
+        con,
+        f"INSERT INTO prices ({_PRICE_COLUMNS}, confirmed_at) VALUES",
+        [
+            [*key, run_id, *(getattr(p, c) for c in PRICE_VALUES), by_key[key]]
+            for key, p in batch
+            if key in by_key
+        ],
+    )
+    con.execute("DROP TABLE incoming_prices")
+    return [tuple(offer) for offer, _, _ in rows_new]
+
+
+def _split(
+    con: duckdb.DuckDBPyConnection, offer: list, start: datetime, end: datetime, at: datetime
+) -> None:
+    """A price at `at` inside the span [start, end] of the row observed at `start`, which
+    quoted another: the row ends at the last complete list before `at` that named the
+    offer, and is stored again from the first after it (with that list's run), confirmed
+    until `end`. Without such lists (a span only partial runs confirmed) the span's own
+    ends stand in."""
+    before, after, after_run = rows(
+        con,
+        "SELECT max(observed_at) FILTER (WHERE observed_at < $5),"
+        " min(observed_at) FILTER (WHERE observed_at > $5),"
+        " arg_min(run_id, observed_at) FILTER (WHERE observed_at > $5)"
+        " FROM (SELECT l.observed_at, l.run_id FROM presence_spans s JOIN listings l"
+        "  ON l.source = s.source AND l.scope = s.scope AND l.observed_at >= s.listed_at"
+        "  AND (s.delisted_at IS NULL OR l.observed_at < s.delisted_at)"
+        "  WHERE s.source = $1 AND s.model_id = $2 AND s.provider = $3)"
+        " WHERE observed_at BETWEEN $4 AND $6",
+        [*offer, start, at, end],
+    )[0]
+    con.execute(
+        f"INSERT INTO prices ({_PRICE_COLUMNS}, confirmed_at)"
+        " SELECT * REPLACE (?::TIMESTAMP AS observed_at, coalesce(?, run_id) AS run_id,"
+        " ?::TIMESTAMP AS confirmed_at)"
+        f" FROM (SELECT {_PRICE_COLUMNS}, confirmed_at FROM prices WHERE source = ?"
+        "  AND model_id = ? AND provider = ? AND observed_at = ?)",
+        [after or end, after_run, end, *offer, start],
+    )
+    con.execute(
+        "UPDATE prices SET confirmed_at = ? WHERE source = ? AND model_id = ? AND provider = ?"
+        " AND observed_at = ?",
+        [before or start, *offer, start],
     )
 
 
 # The offers present as of $1: each (source, model, provider)'s latest price at or before
-# then, kept when its source's latest complete list by then (for its scope) named it, or
-# when it was seen after that list (a partial run can list, never delist). Where no
-# complete list exists yet, an offer seen since $2 counts. An endpoints offer needs its
-# model on OpenRouter's list too (a model gone from the catalogue answers 404 there).
-# With $3, a model its latest list named in a quarantined record stays present.
+# then, kept when its source's latest complete list by then (for its scope) named it
+# (`presence_spans`), or when it was seen after that list (a partial run can list, never
+# delist). Where no complete list exists yet, an offer seen since $2 counts. An endpoints
+# offer needs its model on OpenRouter's list too (a model gone from the catalogue answers
+# 404 there). A model its latest list named only in a quarantined record counts with $3
+# (listed), not without (its price then is unreadable). Prices are stored on change: a
+# row is quoted from `observed_at` through `confirmed_at`.
 _PRESENT_OFFERS = """
 WITH lists AS (
     SELECT source, scope, max(observed_at) AS at, arg_max(run_id, observed_at) AS run_id
     FROM listings WHERE observed_at <= $1 GROUP BY ALL
 ),
 latest AS (
-    SELECT source, model_id, provider, max(observed_at) AS at
+    SELECT source, model_id, provider, max(observed_at) AS at,
+        arg_max(coalesce(confirmed_at, observed_at), observed_at) AS confirmed
     FROM prices WHERE observed_at <= $1 GROUP BY ALL
 ),
 offers AS (
     SELECT s.source, s.model_id, s.provider, s.at FROM latest s
     LEFT JOIN lists l ON l.source = s.source
         AND l.scope = CASE WHEN s.source = 'openrouter_endpoints' THEN s.model_id ELSE '' END
-    WHERE CASE WHEN l.at IS NULL THEN s.at >= $2
-        ELSE s.at >= l.at OR ($3 AND l.scope = '' AND EXISTS (SELECT 1 FROM quarantine q
-            WHERE q.run_id = l.run_id AND q.model_id = s.model_id)) END
+    WHERE CASE WHEN l.at IS NULL THEN least(s.confirmed, $1) >= $2
+        ELSE s.at > l.at OR (s.confirmed > l.at AND s.confirmed <= $1)
+            OR (EXISTS (SELECT 1 FROM presence_spans m WHERE m.source = s.source
+                    AND m.model_id = s.model_id AND m.provider = s.provider
+                    AND m.listed_at <= l.at AND (m.delisted_at IS NULL OR m.delisted_at > l.at))
+                AND ($3 OR NOT EXISTS (SELECT 1 FROM quarantine q
+                    WHERE q.run_id = l.run_id AND q.model_id = s.model_id))) END
 ),
 present AS (
     SELECT * FROM offers o WHERE o.source <> 'openrouter_endpoints'
@@ -214,33 +504,13 @@ def land(
 ) -> int:
     """Write a source run's facts; returns how many were new. Caller owns the transaction.
     `complete`: the run read its source's whole payload (status ok), so a full-list
-    source's prices are its list at their time (`record_listing`)."""
-    before = scalar(con, "SELECT count(*) FROM prices")
+    source's prices are its list at their time (`record_listing`). Prices are stored on
+    change (`land_prices`): a capture that only confirms them stores none, and a run with
+    nothing new does not call for a publish."""
     captured = record_observations(con, run_id, result)
-    if result.prices:
-        insert_many(
-            con,
-            "INSERT OR IGNORE INTO prices (source, model_id, provider, prompt_usd_per_mtok,"
-            " completion_usd_per_mtok, observed_at, run_id, discount, context_length,"
-            " quantization, uptime_last_30m, uptime_last_1d) VALUES",
-            [
-                [
-                    p.source,
-                    p.model_id,
-                    p.provider,
-                    p.prompt_usd_per_mtok,
-                    p.completion_usd_per_mtok,
-                    naive_utc(p.observed_at),
-                    run_id,
-                    p.discount,
-                    p.context_length,
-                    p.quantization,
-                    p.uptime_last_30m,
-                    p.uptime_last_1d,
-                ]
-                for p in result.prices
-            ],
-        )
+    # Presence first: a back-filled price splitting a stored one finds the lists around it.
+    changed = record_listing(con, run_id, result) if result.prices and complete else set()
+    stored = land_prices(con, run_id, result.prices) if result.prices else []
     now = utcnow()
     if result.catalog:
         insert_many(
@@ -264,10 +534,8 @@ def land(
             ],
             suffix=CATALOG_UPSERT,
         )
-    if result.prices:
+    if stored:
         record_price_changes(con, run_id)
-        if complete:
-            record_listing(con, run_id, result)
     if result.quarantined:
         insert_many(
             con,
@@ -277,7 +545,9 @@ def land(
                 for q in result.quarantined
             ],
         )
-    return captured + scalar(con, "SELECT count(*) FROM prices") - before
+    # New facts: observations, price rows, and offers listed or delisted at an unchanged
+    # price (a capture that only confirms what is stored adds none).
+    return captured + len(stored) + len(changed - set(stored))
 
 
 def observations_until(con: duckdb.DuckDBPyConnection, as_of: datetime) -> duckdb.DuckDBPyRelation:

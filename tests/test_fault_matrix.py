@@ -140,10 +140,13 @@ def table_rows(con) -> dict[str, list]:
         "observations": store.rows(con, "SELECT * FROM observations ORDER BY ALL"),
         # a capture repeating every value stores no observation: its time is a capture
         "captures": store.rows(con, "SELECT * FROM captures ORDER BY ALL"),
+        # prices are stored on change: a capture quoting the stored price confirms it
+        # (`confirmed_at`), so each row stands for the first and the last capture quoting it
         "prices": store.rows(
             con,
-            "SELECT source, model_id, provider, prompt_usd_per_mtok, completion_usd_per_mtok,"
-            " observed_at FROM prices ORDER BY ALL",
+            "SELECT DISTINCT source, model_id, provider, prompt_usd_per_mtok,"
+            " completion_usd_per_mtok, unnest([observed_at, confirmed_at]) FROM prices"
+            " ORDER BY ALL",
         ),
         "quarantine": store.rows(
             con, "SELECT source, model_id, reason FROM quarantine ORDER BY ALL"

@@ -26,7 +26,7 @@ import store
 log = logging.getLogger("traction.analytics")
 
 # Copied as they are; the raw archive stays behind (large, and not analysis material).
-# `presence` is a view over prices and listings in the worker's database, copied as a table.
+# `presence` is a view over `presence_spans` in the worker's database, copied as a table.
 TABLES = [
     "runs",
     "observations",
@@ -77,7 +77,7 @@ VIEWS = {
         ORDER BY growth_pct DESC NULLS LAST
     """,
     "price_history": """
-        SELECT source, model_id, provider, observed_at, prompt_usd_per_mtok,
+        SELECT source, model_id, provider, observed_at, confirmed_at, prompt_usd_per_mtok,
                completion_usd_per_mtok, discount, quantization, uptime_last_1d
         FROM prices ORDER BY source, model_id, provider, observed_at
     """,
