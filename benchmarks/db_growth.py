@@ -115,8 +115,12 @@ GOAL_DAYS = (30, 365)  # issue 13's size goals are at these days
 TABLES = [
     "runs",
     "observations",
+    "daily_values",
+    "captures",
     "prices",
     "price_changes",
+    "presence_spans",
+    "listings",
     "catalog",
     "raw_pages",
     "raw_bodies",
