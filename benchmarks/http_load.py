@@ -37,50 +37,24 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the shared snapshot builder
 
 import httpx  # noqa: E402
 
-from schemas.snapshot import SnapshotBody  # noqa: E402
 from scoring.snapshot import render, write_atomically  # noqa: E402
+
+from helpers import snapshot_body  # noqa: E402
 
 THREAD_GROWTH_LIMIT = 10
 
 
 def write_snapshot(path: Path, models: int) -> int:
     """A valid, sealed snapshot of `models` models; returns its size in bytes."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    body = SnapshotBody.model_validate(
-        {
-            "version": 1,
-            "generated_at": now,
-            "stale_after": now + timedelta(hours=6),
-            "policy": "momentum",
-            "sources": {},
-            "models": [
-                {
-                    "key": f"org/model-{i}",
-                    "aliases": [],
-                    "rank": i + 1,
-                    "score": float(models - i),
-                    "momentum_score": float(models - i),
-                    "cost_points": 0.0,
-                    "blended_usd_per_mtok": None,
-                    "cheapest": None,
-                    "agreement": 1.0,
-                    "confidence_weight": 1.0,
-                    "confidence": "normal",
-                    "trend": "stable",
-                    "components": [],
-                }
-                for i in range(models)
-            ],
-        }
-    )
+    body = snapshot_body([(f"org/model-{i}", float(models - i), []) for i in range(models)])
     write_atomically(path, render(body.seal()))
     return path.stat().st_size
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from traction.demo.upstream import bundled
@@ -159,3 +160,24 @@ def page_of(day: int, source: str) -> Any:
         payload["groq/openai/gpt-oss-120b"]["input_cost_per_token"] = 1.5e-07 + day * 1e-08
         return payload
     raise AssertionError(source)
+
+
+def endpoints_body(model_id: str, offers: dict[str, float]) -> dict[str, Any]:
+    """An OpenRouter /models/{id}/endpoints body: provider tag -> USD per million tokens."""
+
+    def per_token(usd: float) -> str:
+        return format(Decimal(str(usd)) / 1_000_000, "f")
+
+    return {
+        "data": {
+            "id": model_id,
+            "endpoints": [
+                {
+                    "provider_name": tag.title(),
+                    "tag": tag,
+                    "pricing": {"prompt": per_token(usd), "completion": per_token(usd)},
+                }
+                for tag, usd in offers.items()
+            ],
+        }
+    }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from scoring.snapshot import build_snapshot
 from traction.beliefs import resolve
 
 from helpers import openrouter_models
+from payloads import endpoints_body
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=timezone.utc)
 
@@ -218,27 +218,6 @@ def test_presence_records_delistings_and_returns_and_partial_runs_delist_nothing
     assert quotes(snapshot_at(config, day(7))["acme/b"]) == [("acme/b", "2", "2")]
 
 
-def endpoints(model_id: str, offers: dict[str, float]) -> dict[str, Any]:
-    """An OpenRouter /models/{id}/endpoints body: provider tag -> USD per million tokens."""
-    per_token = format(Decimal(1) / 1_000_000, "f")
-    return {
-        "data": {
-            "id": model_id,
-            "endpoints": [
-                {
-                    "provider_name": tag.title(),
-                    "tag": tag,
-                    "pricing": {
-                        "prompt": str(Decimal(per_token) * Decimal(str(usd))),
-                        "completion": str(Decimal(per_token) * Decimal(str(usd))),
-                    },
-                }
-                for tag, usd in offers.items()
-            ],
-        }
-    }
-
-
 def test_a_provider_leaving_a_model_stops_quoting_and_a_delisted_model_takes_its_offers(
     tmp_path: Path, config: TractionConfig
 ):
@@ -247,7 +226,7 @@ def test_a_provider_leaving_a_model_stops_quoting_and_a_delisted_model_takes_its
     with store.connect(config.storage.database) as con:
         for n, offers in ((0, {"cheap": 1, "pricey": 4}), (1, {"pricey": 4})):
             path = tmp_path / f"endpoints-{n}.json"
-            path.write_text(json.dumps(endpoints("acme/a", offers)))
+            path.write_text(json.dumps(endpoints_body("acme/a", offers)))
             outcome = ingest_files(con, config, "openrouter_endpoints", [path], day(n))
             assert outcome.status == "ok"
         spans = store.rows(

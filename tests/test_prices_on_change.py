@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from schemas.config import TractionConfig
 from traction.analytics import refresh
 
 from helpers import openrouter_models
+from payloads import endpoints_body
 
 T0 = datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
 
@@ -210,24 +210,6 @@ def test_the_analytics_copy_follows_confirmations_and_back_fills(
             ours = store.rows(con, "SELECT * FROM prices ORDER BY ALL")
         with duckdb.connect(str(target), read_only=True) as copy:
             assert store.rows(copy, "SELECT * FROM prices ORDER BY ALL") == ours, order
-
-
-def endpoints_body(model_id: str, offers: dict[str, float]) -> dict[str, Any]:
-    """An OpenRouter /models/{id}/endpoints body: provider tag -> USD per million tokens."""
-    per_token = lambda usd: format(Decimal(str(usd)) / 1_000_000, "f")  # noqa: E731
-    return {
-        "data": {
-            "id": model_id,
-            "endpoints": [
-                {
-                    "provider_name": tag.title(),
-                    "tag": tag,
-                    "pricing": {"prompt": per_token(usd), "completion": per_token(usd)},
-                }
-                for tag, usd in offers.items()
-            ],
-        }
-    }
 
 
 # One model's providers (a list per model page): a provider leaves and returns at its old
