@@ -28,6 +28,12 @@ log = logging.getLogger("traction.adapter")
 __all__ = ["TractionStrategy", "register", "stats", "DEFAULT_MAX_AGE"]
 
 
+# The parameters after `model` of LiteLLM's CustomRoutingStrategyBase entry points, in
+# order, with their defaults (written out once, on the async one).
+SYNC_PARAMETERS = ("messages", "input", "specific_deployment", "request_kwargs")
+SYNC_DEFAULTS = (None, None, False, None)
+
+
 class TractionStrategy:
     """Duck-typed `CustomRoutingStrategyBase` (LiteLLM only looks up the two methods)."""
 
@@ -73,27 +79,26 @@ class TractionStrategy:
             )
         if isinstance(healthy, dict):  # a specific deployment was asked for
             return healthy
-        return self.ranker.choose(model, healthy, kw)
+        return self.ranker.choose(model, healthy, kw)  # (inlined `choose`: the hot path)
 
-    def get_available_deployment(
-        self,
-        model: str,
-        messages: list[dict[str, str]] | None = None,
-        input: str | list | None = None,
-        specific_deployment: bool | None = False,
-        request_kwargs: dict | None = None,
-    ) -> dict:
-        kw = {} if request_kwargs is None else request_kwargs
-        healthy = self._sync_healthy(model, messages, input, specific_deployment, kw)
-        if healthy is None:  # no sync healthy-list API here: let LiteLLM choose as it would
-            return type(self.router).get_available_deployment(
-                self.router,
-                model=model,
-                messages=messages,
-                input=input,
-                specific_deployment=specific_deployment,
-                request_kwargs=request_kwargs,
+    def get_available_deployment(self, model: str, *args: Any, **kwargs: Any) -> dict:
+        """LiteLLM's sync entry point: the same parameters as the async one (LiteLLM passes
+        them by keyword; positional ones are taken in its order)."""
+        if len(args) > len(SYNC_PARAMETERS):
+            raise TypeError(
+                f"get_available_deployment takes at most {len(SYNC_PARAMETERS) + 1}"
+                f" positional arguments ({len(args) + 1} given)"
             )
+        call = dict(zip(SYNC_PARAMETERS, SYNC_DEFAULTS, strict=True))
+        call.update(zip(SYNC_PARAMETERS, args, strict=False))
+        call.update(kwargs)
+        kw = call["request_kwargs"]
+        kw = {} if kw is None else kw
+        healthy = self._sync_healthy(
+            model, call["messages"], call["input"], call["specific_deployment"], kw
+        )
+        if healthy is None:  # no sync healthy-list API here: let LiteLLM choose as it would
+            return type(self.router).get_available_deployment(self.router, model=model, **call)
         return self.choose(model, healthy, kw)
 
     def choose(self, model: str, healthy: list[dict] | dict, request_kwargs: dict) -> dict:

@@ -113,6 +113,23 @@ def test_register_installs_on_the_router_and_returns_the_strategy(make_router, w
         assert "get_available_deployment" in vars(router)
 
 
+def test_sync_entry_point_takes_litellms_parameters_by_keyword_or_position(
+    make_router, write_snapshot
+):
+    router = make_router(chat_group())
+    strategy = register(router, snapshot=write_snapshot(MODELS), check_interval=0)
+    messages = [{"role": "user", "content": "hi"}]
+    by_keyword = strategy.get_available_deployment(
+        model="chat", messages=messages, request_kwargs={"metadata": {}}
+    )
+    kwargs: dict = {"metadata": {}}
+    by_position = strategy.get_available_deployment("chat", messages, None, False, kwargs)
+    assert by_keyword["model_info"]["id"] == by_position["model_info"]["id"] == TOP
+    assert kwargs["metadata"]["traction"]["decision"] == "fresh"  # the caller's dict
+    with pytest.raises(TypeError):
+        strategy.get_available_deployment("chat", messages, None, False, kwargs, "extra")
+
+
 def test_ties_keep_configured_order(make_router, write_snapshot):
     group = [
         deployment("tie", "tie-a", hf_repo_id=GEMMA),
