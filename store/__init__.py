@@ -7,7 +7,9 @@ Below `ingest` and `scoring`, above `schemas`: it imports nothing of ours but `s
 - `runs`: the `runs` table
 - `archive`: the raw archive (`raw_pages`, `raw_bodies`)
 - `daily`: observations stored on change, captures and daily values (what scoring reads)
-- `facts`: observations, prices, price changes, catalog, quarantine, listings and presence
+- `facts`: landing a run's facts; observations, catalog and quarantine
+- `prices`: prices (stored on change) and price changes
+- `presence`: listings, presence spans, and what is present at a time
 - `snapshots`: published snapshots and their scores
 """
 
@@ -35,7 +37,6 @@ from .connection import (
 from .daily import daily_until, derive_daily, last_days, record_observations
 from .facts import (
     CATALOG_UPSERT,
-    FULL_LISTS,
     catalog_links,
     creation_dates,
     daily_values,
@@ -43,13 +44,11 @@ from .facts import (
     land,
     observations_until,
     observed_ids,
-    present_ids,
-    present_prices,
-    record_listing,
-    record_price_changes,
     source_totals,
     top_movers,
 )
+from .presence import FULL_LISTS, present_ids, present_prices, record_listing
+from .prices import record_price_changes
 from .runs import (
     GOOD_STATUSES,
     close_interrupted,
