@@ -129,9 +129,8 @@ class Ranker:
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
         self._groups: dict[str, _Group] = {}
-        # group -> (snapshot, fresh until, healthy list, pick, ages above and below which
-        # `record` is the decision to copy, record, generated_ts, the fresh count's
-        # __next__): `choose`'s fast path
+        # group -> (times between which it holds, snapshot view, healthy list, pick, the
+        # decision to copy, the fresh count's __next__): `choose`'s fast path
         self._fast: dict[str, tuple] = {}
         # deployment id -> matched model key (None: no match), under one snapshot
         self._matches: tuple[SnapshotView | None, dict[str, str | None]] = (None, {})
@@ -152,17 +151,21 @@ class Ranker:
         Everything that depends only on the snapshot and the group's healthy list is
         computed once (`_group`) and kept until either changes. While neither does, the
         policy gives every request the same deployment (`winner` without hysteresis) and
-        the snapshot's age rounds as for the last request, a request checks the snapshot
-        and its age, compares the healthy list with the one last ranked, counts, and
+        the snapshot's age rounds as for the last request, a request reads the clock once
+        against the times its last decision holds between (the age's rounding, the
+        snapshot's freshness and the source's next check), checks the source still holds
+        the same view, compares the healthy list with the one last ranked, counts, and
         copies the last decision; anything else takes `_choose`."""
         try:
-            view, problem = self.source.current()
             fast = self._fast.get(group)
-            if fast is not None and fast[0] is view:
-                _, fresh_until, last_healthy, pick, low, high, record, generated_ts, tick = fast
-                now = time.time()
+            if fast is not None:
+                since, until, view, last_healthy, pick, record, tick = fast
                 try:
-                    same = now < fresh_until and last_healthy == healthy
+                    same = (
+                        since < time.time() < until
+                        and self.source.view is view
+                        and last_healthy == healthy
+                    )
                 except Exception:  # a deployment that cannot be compared: rank afresh
                     same = False
                 if same:
@@ -170,13 +173,14 @@ class Ranker:
                         metadata = request_kwargs.get("metadata", request_kwargs)
                         if metadata is request_kwargs:  # absent: created, as setdefault would
                             metadata = request_kwargs["metadata"] = {}
-                        if type(metadata) is dict and low < now - generated_ts < high:
+                        if type(metadata) is dict:
                             tick()
                             metadata["traction"] = record.copy()
                             return healthy[pick]
                     else:
                         tick()
                         return healthy[pick]
+            view, problem = self.source.current()
             return self._choose(group, healthy, request_kwargs, view, problem)
         except Exception:  # a bug here must cost ranking, never the request
             log.exception("traction: ranking failed; serving the first healthy deployment")
@@ -255,15 +259,17 @@ class Ranker:
             low, high = rounded - ROUND_MARGIN, rounded + ROUND_MARGIN
             seen.records[index] = (low, high, record.copy())
             if index == seen.pick:  # what `choose` needs to answer alone, in one tuple
+                # Valid while the age rounds to this record, until the snapshot goes
+                # stale or the source must be checked again (its monotonic time moved to
+                # the wall clock's, which the age and staleness are measured on).
+                recheck = time.time() + (self.source.recheck_at() - time.monotonic())
                 self._fast[group] = (
+                    seen.generated_ts + low,
+                    min(seen.fresh_until, seen.generated_ts + high, recheck),
                     seen.view,
-                    seen.fresh_until,
                     seen.healthy,
                     index,
-                    low,
-                    high,
                     seen.records[index][2],
-                    seen.generated_ts,
                     self._fresh.__next__,  # counts a fresh decision
                 )
         return record

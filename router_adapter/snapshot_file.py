@@ -143,7 +143,7 @@ class SnapshotReader(SnapshotSource):
         self._lock = threading.Lock()
         self._watch = FileWatch(self.path)
         self._checked_at = float("-inf")
-        self._view: SnapshotView | None = None
+        self.view: SnapshotView | None = None
         self._problem: str | None = "missing"
         self.loads = 0
 
@@ -152,7 +152,10 @@ class SnapshotReader(SnapshotSource):
         now = time.monotonic()
         if now - self._checked_at >= self.check_interval:
             self._refresh(now)
-        return self._view, self._problem
+        return self.view, self._problem
+
+    def recheck_at(self) -> float:
+        return self._checked_at + self.check_interval
 
     def _refresh(self, now: float) -> None:
         with self._lock:
@@ -161,10 +164,10 @@ class SnapshotReader(SnapshotSource):
             self._checked_at = now
             changed = self._watch.changed()
             if not self._watch.present:
-                self._view, self._problem = None, "missing"
+                self.view, self._problem = None, "missing"
                 return
             if not self._watch.regular:  # a FIFO or a device would block the request
-                self._view, self._problem = None, "unreadable: not a regular file"
+                self.view, self._problem = None, "unreadable: not a regular file"
                 return
             if not changed:
                 return
@@ -173,16 +176,16 @@ class SnapshotReader(SnapshotSource):
                 data = self.path.read_bytes()
                 snapshot = load_snapshot(data, self.key)
             except OSError as exc:
-                self._view, self._problem = None, f"unreadable: {exc.strerror or exc}"
+                self.view, self._problem = None, f"unreadable: {exc.strerror or exc}"
             except ValidationError as exc:
-                self._view, self._problem = None, describe_invalid(exc)
+                self.view, self._problem = None, describe_invalid(exc)
             except SnapshotRefused as exc:
                 self.refused += 1
-                count_refusal(self.location, exc, self._view)
-                if self._view is None:
+                count_refusal(self.location, exc, self.view)
+                if self.view is None:
                     self._problem = f"refused: {exc}"
             else:
-                self._view, self._problem = SnapshotView.from_snapshot(snapshot), None
+                self.view, self._problem = SnapshotView.from_snapshot(snapshot), None
 
 
 def is_stale(view: SnapshotView, max_age: float | None, now: datetime | None = None) -> bool:

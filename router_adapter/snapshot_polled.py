@@ -47,7 +47,7 @@ class PolledSource(SnapshotSource):
         self.key = key
         self.loads = 0
         self.refused = 0
-        self._view: SnapshotView | None = None
+        self.view: SnapshotView | None = None
         self._problem: str | None = "missing"
         self._stop = threading.Event()
         self._first = threading.Event()
@@ -58,7 +58,7 @@ class PolledSource(SnapshotSource):
 
     def current(self) -> tuple[SnapshotView | None, str | None]:
         """No I/O: the last good view, or why there is none."""
-        return self._view, (None if self._view else self._problem)
+        return self.view, (None if self.view else self._problem)
 
     def wait_first(self, timeout: float) -> bool:
         """For tests and start-up scripts: block until the first fetch attempt finished."""
@@ -92,7 +92,7 @@ class PolledSource(SnapshotSource):
         except SnapshotRefused as exc:
             self.refused += 1
             self._problem = f"refused: {exc}"
-            count_refusal(self.location, exc, self._view)
+            count_refusal(self.location, exc, self.view)
             return "refused"
         except ValidationError as exc:
             self._problem = describe_invalid(exc)
@@ -103,7 +103,7 @@ class PolledSource(SnapshotSource):
                 self._problem,
             )
             return "invalid"
-        self._view = SnapshotView.from_snapshot(snapshot)
+        self.view = SnapshotView.from_snapshot(snapshot)
         self._problem = None
         self.loads += 1
         return "loaded"

@@ -102,7 +102,7 @@ class RedisSnapshotSource(PolledSource):
             except Exception as exc:  # redis errors, OSError, a surprise: never kill the thread
                 failures += 1
                 if self.connected or failures == 1:
-                    kept = f"routing on v{self._view.version}" if self._view else "no snapshot yet"
+                    kept = f"routing on v{self.view.version}" if self.view else "no snapshot yet"
                     log.warning(
                         "traction: snapshot source %s unreachable (%s: %s); %s",
                         self.location,
@@ -138,10 +138,10 @@ class RedisSnapshotSource(PolledSource):
         self.polls += 1
         digest = client.hget(self.where.snapshot_key, "content_hash")
         if digest is None:  # nothing published yet (or Redis lost it): keep what we have
-            if self._view is None:
+            if self.view is None:
                 self._problem = "missing"
             return
-        current = self._view.content_hash.encode() if self._view else None
+        current = self.view.content_hash.encode() if self.view else None
         if digest in (current, self._refused_hash):
             return
         # Both fields in one read: the leader may have published again since the HGET.
@@ -153,11 +153,11 @@ class RedisSnapshotSource(PolledSource):
 
     def _admit(self, snapshot: Snapshot) -> None:
         """Refuse a replay: a snapshot older than the one in use."""
-        if self._view is not None and not (
-            snapshot.version > self._view.version or snapshot.generated_at > self._view.generated_at
+        if self.view is not None and not (
+            snapshot.version > self.view.version or snapshot.generated_at > self.view.generated_at
         ):
             raise SnapshotRefused(
                 "older",
                 f"v{snapshot.version} generated {snapshot.generated_at.isoformat()} is not"
-                f" newer than v{self._view.version} in use (a replay?)",
+                f" newer than v{self.view.version} in use (a replay?)",
             )

@@ -9,6 +9,7 @@ by the snapshot's spec. The two polled transports share `PolledSource`
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from schemas.config import AdapterConfig
@@ -29,10 +30,18 @@ class SnapshotSource:
     location: str  # where the snapshot comes from, for logs (a password redacted)
     loads = 0  # valid snapshots taken in
     refused = 0  # documents refused (unsigned, wrongly signed, a replay)
+    # The view `current()` answers with while nothing needs checking: the ranking's fast
+    # path compares it by identity instead of calling `current()` on every request.
+    view: SnapshotView | None = None
 
     def current(self) -> tuple[SnapshotView | None, str | None]:
         """(view, None) when a valid snapshot is loaded, else (None, why not)."""
         raise NotImplementedError  # pragma: no cover
+
+    def recheck_at(self) -> float:
+        """The `time.monotonic()` from which `current()` must be called again to notice a
+        change (the file reader's next stat); a polled source's `view` changes on its own."""
+        return math.inf
 
     def close(self) -> None:
         """Stop following the snapshot (a polled source's thread ends); idempotent."""
