@@ -56,6 +56,26 @@ def loopback_config(
     return TractionConfig.model_validate(data)
 
 
+def model_entry(key: str, aliases: list[str], score: float, **fields: Any) -> dict[str, Any]:
+    """A snapshot's model entry with neutral defaults (no price, one agreeing signal, normal
+    confidence, stable); `fields` override them."""
+    return {
+        "key": key,
+        "aliases": aliases,
+        "score": score,
+        "momentum_score": score,
+        "cost_points": 0.0,
+        "blended_usd_per_mtok": None,
+        "cheapest": None,
+        "agreement": 1.0,
+        "confidence_weight": 1.0,
+        "confidence": "normal",
+        "trend": "stable",
+        "components": [],
+        **fields,
+    }
+
+
 def snapshot_body(
     models: list[tuple[str, float, list[str]]],
     generated_at: datetime | None = None,
@@ -73,21 +93,7 @@ def snapshot_body(
             "policy": "momentum",
             "sources": {},
             "models": [
-                {
-                    "key": key,
-                    "aliases": aliases,
-                    "rank": rank,
-                    "score": score,
-                    "momentum_score": score,
-                    "cost_points": 0.0,
-                    "blended_usd_per_mtok": None,
-                    "cheapest": None,
-                    "agreement": 1.0,
-                    "confidence_weight": 1.0,
-                    "confidence": "normal",
-                    "trend": "stable",
-                    "components": [],
-                }
+                model_entry(key, aliases, score, rank=rank)
                 for rank, (key, score, aliases) in enumerate(ranked, start=1)
             ],
         }

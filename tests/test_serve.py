@@ -27,6 +27,8 @@ from scoring.snapshot import render, write_atomically
 from traction.cli import EXIT_CONFIG, main
 from traction.serve import SnapshotServer, parse_listen
 
+from helpers import model_entry
+
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 MOMENTUM = "/v1/signals/momentum"
 
@@ -73,20 +75,15 @@ def model(key: str, aliases: list[str], *components: dict[str, Any]) -> dict[str
     lead = max(components, key=lambda c: c["weight"] * c["decay"], default=None)
     score = lead["score"] if lead else 0.0
     cw = lead["confidence_weight"] if lead else 0.0
-    return {
-        "key": key,
-        "aliases": aliases,
-        "score": score,
-        "momentum_score": score,
-        "cost_points": 0.0,
-        "blended_usd_per_mtok": None,
-        "cheapest": None,
-        "agreement": 1.0,
-        "confidence_weight": cw,
-        "confidence": formula.confidence_label(cw),
-        "trend": lead["trend"] if lead else "insufficient_history",
-        "components": list(components),
-    }
+    return model_entry(
+        key,
+        aliases,
+        score,
+        confidence_weight=cw,
+        confidence=formula.confidence_label(cw),
+        trend=lead["trend"] if lead else "insufficient_history",
+        components=list(components),
+    )
 
 
 QWEN_9B = "qwen/qwen3.5-9b"
