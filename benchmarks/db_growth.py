@@ -59,9 +59,10 @@ It exits 1 when a goal it could measure is missed (judged at `--scale 1` only).
 Deterministic for a seed (only run ids, which carry a random suffix, and timings differ
 between runs).
 
-    python benchmarks/db_growth.py                # 1 simulated day
+    python benchmarks/db_growth.py                # 1 simulated day, under a minute
     python benchmarks/db_growth.py --quick        # half a day, a quarter of the models
-    python benchmarks/db_growth.py --days 365 --progress   # issue 13's acceptance run
+    python benchmarks/db_growth.py --days 30      # the month: 24 minutes on 2 cores
+    python benchmarks/db_growth.py --days 365 --progress   # issue 13's run: ~5 hours today
 """
 
 from __future__ import annotations
