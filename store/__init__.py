@@ -34,18 +34,23 @@ from .connection import (
     transaction,
     utcnow,
 )
-from .daily import daily_until, derive_daily, last_days, record_observations
+from .daily import (
+    daily_until,
+    daily_values,
+    derive_daily,
+    last_days,
+    record_observations,
+    top_movers,
+)
 from .facts import (
     CATALOG_UPSERT,
     catalog_links,
     creation_dates,
-    daily_values,
     downsample,
     land,
     observations_until,
     observed_ids,
     source_totals,
-    top_movers,
 )
 from .presence import FULL_LISTS, present_ids, present_prices, record_listing
 from .prices import record_price_changes

@@ -24,7 +24,7 @@ import duckdb
 
 from schemas.rows import SourceResult
 
-from .connection import insert_many, migration_files, naive_utc, scalar
+from .connection import insert_many, migration_files, naive_utc, rows, scalar
 
 SERIES = ("source", "model_id", "metric")
 _SAME_SERIES = " AND ".join(f"{{a}}.{c} = {{b}}.{c}" for c in SERIES)
@@ -265,6 +265,40 @@ def daily_until(
         f" UNION ALL SELECT d.source, d.model_id, d.metric, d.day, {partial_value},"
         f" {partial_at}, d.day_number, d.prev_value FROM chosen d WHERE d.observed_at > ?",
         params=params + [as_of, as_of, as_of, as_of],
+    )
+
+
+def daily_values(
+    con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]
+) -> duckdb.DuckDBPyRelation:
+    """(source, model_id, metric, day, value): each series' last value of each day, for the
+    (source, metric) `pairs` (at least one)."""
+    values = ", ".join(["(?, ?)"] * len(pairs))
+    return con.sql(
+        "SELECT source, model_id, metric, day, value FROM daily_values"
+        f" WHERE (source, metric) IN (VALUES {values})",
+        params=[part for pair in pairs for part in pair],
+    )
+
+
+def top_movers(
+    con: duckdb.DuckDBPyConnection, days: int, source: str | None, limit: int
+) -> list[tuple]:
+    """Top movers over the last `days` days: (source, model, metric, first, last, growth %)."""
+    where = "AND source = ?" if source else ""
+    params: list = [days] + ([source] if source else []) + [limit]
+    return rows(
+        con,
+        f"""
+        WITH daily AS (SELECT source, model_id, metric, day, value FROM daily_values)
+        SELECT source, model_id, metric, arg_min(value, day), arg_max(value, day),
+               (arg_max(value, day) - arg_min(value, day)) / arg_min(value, day) * 100 AS growth
+        FROM daily
+        WHERE day > (SELECT max(day) FROM daily) - to_days(CAST(? AS INTEGER)) {where}
+        GROUP BY ALL HAVING count(*) >= 2 AND arg_min(value, day) > 0
+        ORDER BY growth DESC LIMIT ?
+        """,
+        params,
     )
 
 

@@ -142,43 +142,9 @@ def observations_until(con: duckdb.DuckDBPyConnection, as_of: datetime) -> duckd
     )
 
 
-def daily_values(
-    con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]
-) -> duckdb.DuckDBPyRelation:
-    """(source, model_id, metric, day, value): each series' last value of each day, for the
-    (source, metric) `pairs` (at least one)."""
-    values = ", ".join(["(?, ?)"] * len(pairs))
-    return con.sql(
-        "SELECT source, model_id, metric, day, value FROM daily_values"
-        f" WHERE (source, metric) IN (VALUES {values})",
-        params=[part for pair in pairs for part in pair],
-    )
-
-
 def observed_ids(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(source, model_id) of every id ever observed, in order."""
     return rows(con, "SELECT DISTINCT source, model_id FROM observations ORDER BY ALL")
-
-
-def top_movers(
-    con: duckdb.DuckDBPyConnection, days: int, source: str | None, limit: int
-) -> list[tuple]:
-    """Top movers over the last `days` days: (source, model, metric, first, last, growth %)."""
-    where = "AND source = ?" if source else ""
-    params: list = [days] + ([source] if source else []) + [limit]
-    return rows(
-        con,
-        f"""
-        WITH daily AS (SELECT source, model_id, metric, day, value FROM daily_values)
-        SELECT source, model_id, metric, arg_min(value, day), arg_max(value, day),
-               (arg_max(value, day) - arg_min(value, day)) / arg_min(value, day) * 100 AS growth
-        FROM daily
-        WHERE day > (SELECT max(day) FROM daily) - to_days(CAST(? AS INTEGER)) {where}
-        GROUP BY ALL HAVING count(*) >= 2 AND arg_min(value, day) > 0
-        ORDER BY growth DESC LIMIT ?
-        """,
-        params,
-    )
 
 
 def source_totals(con: duckdb.DuckDBPyConnection, source: str) -> tuple[int, int]:
