@@ -84,6 +84,11 @@ def _json(status: int, body: dict[str, Any], **headers: str) -> Response:
     return status, headers, data
 
 
+def not_allowed(method: str) -> Response:
+    """Every endpoint is read-only: anything but GET and HEAD is this 405."""
+    return _json(405, {"error": f"{method} not allowed"}, Allow="GET, HEAD")
+
+
 def _etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
@@ -175,7 +180,7 @@ class SnapshotServer:
         """(status, headers, body) for one request to `route`; no socket involved,
         never raises."""
         if method not in ("GET", "HEAD"):
-            return _json(405, {"error": f"{method} not allowed"}, Allow="GET, HEAD")
+            return not_allowed(method)
         try:
             return route(query, headers)
         except BadRequest as exc:

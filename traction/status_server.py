@@ -38,7 +38,7 @@ from starlette.routing import Route as StarletteRoute
 from schemas.config import TractionConfig
 from schemas.filewatch import FileWatch
 
-from .serve import Clock, Response, Route, SnapshotServer, _json, _utcnow, parse_listen
+from .serve import Clock, Response, Route, SnapshotServer, _utcnow, not_allowed, parse_listen
 from .status import FAILED, SPARK_DAYS, Status, as_utc, empty, read_copy
 
 log = logging.getLogger("traction.status")
@@ -368,9 +368,7 @@ class StatusServer(SnapshotServer):
             if scope["method"] in ("GET", "HEAD"):
                 await metrics(scope, receive, send)
                 return
-            status, headers, body = _json(
-                405, {"error": f"{scope['method']} not allowed"}, Allow="GET, HEAD"
-            )
+            status, headers, body = not_allowed(scope["method"])
             await HttpResponse(body, status_code=status, headers=headers)(scope, receive, send)
 
         app.router.routes.append(StarletteRoute("/metrics", _AsgiEndpoint(endpoint)))
