@@ -38,7 +38,7 @@ from .sources import Source, build_sources
 
 log = logging.getLogger("traction.ingest")
 
-SUCCESS = ("ok", "unchanged", "degraded")
+SUCCESS = store.GOOD_STATUSES  # ok, unchanged, degraded: a run that delivered
 
 
 @dataclass

@@ -63,17 +63,18 @@ def close_interrupted(con: duckdb.DuckDBPyConnection) -> int:
     return count
 
 
+# A run whose source delivered a usable payload.
+GOOD_STATUSES = ("ok", "unchanged", "degraded")
+
+
 def last_payload_hash(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
     return scalar(
         con,
         "SELECT payload_hash FROM runs WHERE kind = 'ingest' AND source = ? AND payload_hash"
-        " IS NOT NULL AND status IN ('ok', 'degraded', 'unchanged')"
+        f" IS NOT NULL AND status IN {GOOD_STATUSES}"
         " ORDER BY started_at DESC LIMIT 1",
         [source],
     )
-
-
-GOOD_STATUSES = ("ok", "unchanged", "degraded")
 
 
 def last_success(con: duckdb.DuckDBPyConnection, source: str) -> datetime | None:
@@ -81,7 +82,7 @@ def last_success(con: duckdb.DuckDBPyConnection, source: str) -> datetime | None
     return scalar(
         con,
         "SELECT max(started_at) FROM runs WHERE kind = 'ingest' AND source = ?"
-        " AND status IN ('ok', 'unchanged', 'degraded')",
+        f" AND status IN {GOOD_STATUSES}",
         [source],
     )
 
