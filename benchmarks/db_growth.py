@@ -113,22 +113,12 @@ STORE_CLOCK_MODULES = (
 
 DAY = 86400
 GOAL_DAYS = (30, 365)  # issue 13's size goals are at these days
-TABLES = [
-    "runs",
-    "observations",
-    "daily_values",
-    "captures",
-    "prices",
-    "price_changes",
-    "presence_spans",
-    "listings",
-    "catalog",
-    "raw_pages",
-    "raw_bodies",
-    "quarantine",
-    "scores",
-    "snapshots",
-]
+# Every table of the store, read from the database itself (a new migration's table is
+# measured without being named here); `schema_version` is bookkeeping.
+TABLES_SQL = (
+    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    " AND schema_name = 'main' AND table_name <> 'schema_version' ORDER BY table_name"
+)
 
 
 # --------------------------------------------------------------------------- the clock
@@ -207,8 +197,12 @@ def used_bytes(con: duckdb.DuckDBPyConnection) -> int:
     return int(block_size) * int(used)
 
 
+def tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [name for (name,) in store.rows(con, TABLES_SQL)]
+
+
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return {t: store.scalar(con, f"SELECT count(*) FROM {t}") or 0 for t in TABLES}
+    return {t: store.scalar(con, f"SELECT count(*) FROM {t}") or 0 for t in tables(con)}
 
 
 def written_bytes() -> int:
@@ -283,9 +277,11 @@ def table_bytes(db: Path, scratch: Path) -> dict[str, int]:
     duckdb.connect(str(empty)).close()
     base = file_size(empty)
     empty.unlink()
+    with duckdb.connect(str(db), read_only=True) as source:
+        names = tables(source)
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{db}' AS src (READ_ONLY)")
-        for table in TABLES:
+        for table in names:
             target = scratch / f"{table}.duckdb"
             con.execute(f"ATTACH '{target}' AS one")
             con.execute(f"CREATE TABLE one.{table} AS FROM src.{table}")
