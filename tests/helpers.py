@@ -207,6 +207,39 @@ enabled = false
 # The command as an operator runs it ----------------------------------------------------
 
 
+class Served:
+    """`traction serve --listen 127.0.0.1:0` as a real process; stderr to a file."""
+
+    def __init__(self, snapshot: Path, log: Path):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
+        env["TRACTION_STORAGE__SNAPSHOT"] = str(snapshot)
+        self.log = log
+        self._stderr = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "traction.cli", "serve", "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=env,
+        )
+        self.line = line = self.process.stdout.readline()  # "serving PATH on URL"
+        assert " on http://127.0.0.1:" in line, line + log.read_text()
+        self.url = line.split(" on ", 1)[1].split()[0]
+        host, port = self.url.removeprefix("http://").split(":")
+        self.address = (host, int(port))
+
+    def stderr(self) -> str:
+        self._stderr.flush()
+        return self.log.read_text()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process.stdout.close()
+        self._stderr.close()
+
+
 def traction(*args: str, config: Path | None = None, cwd: Path | None = None, **env: str):
     """`traction ARGS` in a real process (see `traction_cli`)."""
     return traction_cli(*args, config=config, cwd=cwd, **env)

@@ -6,12 +6,9 @@ client hanging up is never a traceback."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import struct
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +24,7 @@ from scoring.snapshot import render, write_atomically
 from traction.http_app import KEEP_ALIVE_TIMEOUT, HttpServer
 from traction.serve import SnapshotServer
 
-from helpers import snapshot_body
+from helpers import Served, snapshot_body
 
 
 @pytest.fixture
@@ -37,39 +34,6 @@ def big_snapshot(tmp_path: Path) -> Path:
     models = [(f"org/model-{i}", float(i), []) for i in range(8000)]
     write_atomically(path, render(snapshot_body(models).seal()))
     return path
-
-
-class Served:
-    """`traction serve --listen 127.0.0.1:0` as a real process; stderr to a file."""
-
-    def __init__(self, snapshot: Path, log: Path):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
-        env["TRACTION_STORAGE__SNAPSHOT"] = str(snapshot)
-        self.log = log
-        self._stderr = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "traction.cli", "serve", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            env=env,
-        )
-        line = self.process.stdout.readline()
-        assert " on http://127.0.0.1:" in line, line + log.read_text()
-        self.url = line.split(" on ", 1)[1].split()[0]
-        host, port = self.url.removeprefix("http://").split(":")
-        self.address = (host, int(port))
-
-    def stderr(self) -> str:
-        self._stderr.flush()
-        return self.log.read_text()
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process.stdout.close()
-        self._stderr.close()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from scoring.snapshot import render, write_atomically
 from traction.cli import EXIT_CONFIG, main
 from traction.serve import SnapshotServer, parse_listen
 
-from helpers import model_entry
+from helpers import Served, model_entry
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 MOMENTUM = "/v1/signals/momentum"
@@ -515,28 +515,16 @@ def test_traction_serve_command_serves_the_configured_snapshot_until_sigterm(
     tmp_path, snapshot_path
 ):
     publish(snapshot_path, version=9)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACTION_")}
-    env["TRACTION_STORAGE__SNAPSHOT"] = str(snapshot_path)
-    with (tmp_path / "serve.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "traction.cli", "serve", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env=env,
-        )
-        try:
-            line = process.stdout.readline()
-            assert line.startswith(f"serving {snapshot_path} on http://127.0.0.1:"), line
-            url = line.split(" on ", 1)[1].split()[0]
-            assert httpx.get(url + "/healthz", timeout=5).json()["snapshot_version"] == 9
-            assert httpx.get(url + MOMENTUM, timeout=5).json()["provenance"]["root_seq"] == 9
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=10) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.stdout.close()
+    served = Served(snapshot_path, tmp_path / "serve.log")
+    try:
+        assert served.line.startswith(f"serving {snapshot_path} on http://127.0.0.1:"), served.line
+        assert httpx.get(served.url + "/healthz", timeout=5).json()["snapshot_version"] == 9
+        momentum = httpx.get(served.url + MOMENTUM, timeout=5).json()
+        assert momentum["provenance"]["root_seq"] == 9
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=10) == 0
+    finally:
+        served.close()
 
 
 # litellm-wzrd-momentum 0.1.0, unmodified, routing a real litellm.Router -----------------
