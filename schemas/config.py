@@ -178,6 +178,13 @@ class StorageConfig(_Section):
         default=Path("traction-data/analytics.duckdb"),
         description="read-only copy for analysts, refreshed after each run (empty: none)",
     )
+    compact_every_days: int = Field(
+        default=7,
+        ge=0,
+        le=3650,
+        description="the daemon's retention job rewrites the database file this often, giving"
+        " back the space DuckDB keeps after deletes (0: only `traction vacuum` does)",
+    )
 
     @field_validator("analytics", mode="before")
     @classmethod

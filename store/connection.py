@@ -7,6 +7,7 @@ applied in order; the versions applied are kept in `schema_version`.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -179,6 +180,34 @@ def connect(
 def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     """Write the WAL into the database file (and give freed space back)."""
     con.execute("CHECKPOINT")
+
+
+def compact(path: str | Path) -> tuple[int, int]:
+    """Rewrite the database into a fresh file and swap it in; (bytes before, after).
+
+    Why: DuckDB reuses the blocks that deletes free but never gives them back, and rows
+    landed a few at a time leave partly filled blocks behind, so a file that retention
+    keeps at a steady amount of data still grows (on the growth benchmark, blocks in use
+    grew 2.6x faster than the data they held). `COPY FROM DATABASE` writes every table,
+    view and constraint densely into a new file; the rename is atomic, so a crash leaves
+    the old file whole (and a stray `.compact` file the next compaction removes). The
+    caller holds the data-directory lock: no other process has the file open."""
+    path = Path(path)
+    fresh = path.with_name(f".{path.name}.compact")
+    for stale in (fresh, Path(f"{fresh}.wal")):
+        stale.unlink(missing_ok=True)
+    with connect(path) as con:
+        con.execute("CHECKPOINT")
+        before = path.stat().st_size
+        name = scalar(con, "SELECT current_database()")
+        quoted = str(fresh).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS traction_compacted")
+        try:
+            con.execute(f'COPY FROM DATABASE "{name}" TO traction_compacted')
+        finally:
+            con.execute("DETACH traction_compacted")
+    os.replace(fresh, path)
+    return before, path.stat().st_size
 
 
 def delete_counted(con: duckdb.DuckDBPyConnection, table: str, deletes: list[str], cutoff) -> int:

@@ -173,6 +173,11 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, dateti
     return found[0] if found else None
 
 
+def last_compaction(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the file was last rewritten (`store.compact`, recorded as a `compact` run)."""
+    return scalar(con, "SELECT max(started_at) FROM runs WHERE kind = 'compact' AND status = 'ok'")
+
+
 def set_note(con: duckdb.DuckDBPyConnection, run_id: str, note: str) -> None:
     con.execute("UPDATE runs SET note = ? WHERE run_id = ?", [note, run_id])
 

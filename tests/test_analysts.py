@@ -142,6 +142,75 @@ def test_vacuum_thins_old_snapshots_to_one_per_day_with_their_scores(week):
     assert left == recent  # the recent, hourly history is untouched
 
 
+def _contents(path: Path) -> dict[str, object]:
+    """Every table's row count and checksum, and the schema (columns, constraints, views)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        found: dict[str, object] = {
+            t: con.execute(f"SELECT count(*), bit_xor(hash(t)) FROM {t} t").fetchone()
+            for t in tables
+        }
+        for name, sql in (
+            (
+                "columns",
+                "SELECT table_name, column_name, data_type, column_default, is_nullable"
+                " FROM duckdb_columns() WHERE NOT internal ORDER BY ALL",
+            ),
+            (
+                "constraints",
+                "SELECT table_name, constraint_type, constraint_text"
+                " FROM duckdb_constraints() ORDER BY ALL",
+            ),
+            ("views", "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY ALL"),
+        ):
+            found[name] = con.execute(sql).fetchall()
+    return found
+
+
+def test_vacuum_gives_the_space_back_and_keeps_every_row(week):
+    """DuckDB reuses freed blocks but never shrinks its file: after retention deletes a
+    large old history, `traction vacuum` rewrites the file, which shrinks, while every
+    row, column default, constraint and view stays as it was."""
+    path, config = week
+    database = Path(config.storage.database)
+    with store.connect(database) as con:
+        con.execute(  # half a year of hourly readings of 300 series, long past the cutoff
+            "INSERT INTO observations SELECT 'huggingface', 'org/m' || (i % 300), 'downloads',"
+            " i, TIMESTAMP '2025-01-01' + to_minutes(i // 300 * 60), 'r-old'"
+            " FROM range(1300000) t(i)"
+        )
+    from traction.pipeline import vacuum
+
+    vacuum(config, compact=False)  # retention alone: the file keeps its size
+    grown = database.stat().st_size
+    kept = _contents(database)
+    out = traction("vacuum", config=path)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"compacted the file from [\d.]+ MB to [\d.]+ MB", out.stdout), out.stdout
+    assert database.stat().st_size < grown * 0.7
+    after = _contents(database)
+    after.pop("runs"), kept.pop("runs")  # `traction vacuum` recorded its own runs
+    assert after == kept
+    assert not list(database.parent.glob(".*.compact*"))  # no temporary file left behind
+    with store.connect(database, read_only=True) as con:
+        notes = store.rows(
+            con,
+            "SELECT kind, note FROM runs WHERE kind IN ('vacuum', 'compact')"
+            " ORDER BY started_at, kind DESC",
+        )
+    assert [kind for kind, _ in notes][-2:] == ["vacuum", "compact"], notes
+    assert notes[-1][1].startswith("compacted the file from")
+    # The daemon's daily job compacts again only `storage.compact_every_days` later.
+    retention_job(config)
+    with store.connect(database, read_only=True) as con:
+        compactions = store.scalar(con, "SELECT count(*) FROM runs WHERE kind = 'compact'")
+    assert compactions == 1
+    # A compacted file still refuses a duplicate key (the primary keys came along).
+    with store.connect(database) as con, pytest.raises(duckdb.ConstraintException):
+        row = store.rows(con, "SELECT * FROM runs LIMIT 1")[0]
+        con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", list(row))
+
+
 def _written() -> int:
     """Bytes this process has passed to write() so far (Linux)."""
     with open("/proc/self/io") as io:

@@ -199,7 +199,7 @@ def cmd_vacuum(args: argparse.Namespace) -> int:
 
     config = _config(args)
     with _writer(config):
-        done = vacuum(config)
+        done = vacuum(config, compact=True)
     print(
         f"{done} (one observation per day past {config.ingest.downsample_after_days} days,"
         f" one snapshot per day past {config.ingest.snapshot_history_days} days)"

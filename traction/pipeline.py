@@ -369,30 +369,57 @@ def _run_cycle(
     return report
 
 
-def vacuum(config: TractionConfig) -> Retention:
+def vacuum(config: TractionConfig, compact: bool | None = None) -> Retention:
     """Apply retention now: prune the raw archive past `archive_retention_days`, keep one
     observation per series and day past `downsample_after_days` and one snapshot per day
-    past `snapshot_history_days`, and give the space back. The caller holds the lock."""
+    past `snapshot_history_days`, then give the space back. `compact`: rewrite the file
+    (True: `traction vacuum`), or only when `storage.compact_every_days` have passed since
+    the last compaction (None: the daemon's daily retention job, since a rewrite costs
+    about a second per 100 MB while the lock is held). Each pass is a run (kind `vacuum`,
+    and `compact` when the file was rewritten) whose note says what it did. The caller
+    holds the lock."""
+    now = store.utcnow()
     with store.connect(config.storage.database) as con:
+        run_id = store.start_run(con, "vacuum", None, now)
         done = Retention(
             pages=store.prune_archive(con, config.ingest.archive_retention_days),
             observations=store.downsample(con, config.ingest.downsample_after_days),
             snapshots=store.thin_snapshots(con, config.ingest.snapshot_history_days),
         )
+        store.finish_run(con, run_id, "ok")
+        store.set_note(con, run_id, str(done))
         store.checkpoint(con)
+        if compact is None:
+            every = config.storage.compact_every_days
+            last = store.last_compaction(con)
+            compact = every > 0 and (last is None or now - last >= timedelta(days=every))
+    if compact:
+        done.compacted = store.compact(config.storage.database)
+        with store.connect(config.storage.database) as con:
+            run_id = store.start_run(con, "compact", None, now)
+            store.finish_run(con, run_id, "ok")
+            store.set_note(con, run_id, done.compaction())
     return done
 
 
 @dataclass
 class Retention:
-    """What one retention pass removed."""
+    """What one retention pass removed (and the file's size before and after, if it was
+    rewritten)."""
 
     pages: int
     observations: int
     snapshots: int
+    compacted: tuple[int, int] | None = None
+
+    def compaction(self) -> str:
+        if self.compacted is None:
+            return "not compacted"
+        before, after = self.compacted
+        return f"compacted the file from {before / 1e6:,.1f} MB to {after / 1e6:,.1f} MB"
 
     def __str__(self) -> str:
         return (
             f"pruned {self.pages} archived pages; downsampled away {self.observations}"
             f" observations; thinned away {self.snapshots} snapshots"
-        )
+        ) + (f"; {self.compaction()}" if self.compacted else "")
