@@ -176,7 +176,14 @@ class StorageConfig(_Section):
     snapshot: Path = Path("traction-data/snapshot.json")
     analytics: Path | None = Field(
         default=Path("traction-data/analytics.duckdb"),
-        description="read-only copy for analysts, refreshed after each run (empty: none)",
+        description="read-only copy for analysts (empty: none)",
+    )
+    analytics_interval: int = Field(
+        default=3600,
+        ge=0,
+        le=7 * 86400,
+        description="seconds between the daemon's refreshes of the analytics copy (0: after"
+        " every cycle); `run --once` refreshes it after its cycle",
     )
     compact_every_days: int = Field(
         default=7,

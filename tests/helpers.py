@@ -306,6 +306,9 @@ def daemon_config(tmp_path: Path, url: str) -> Path:
     text = path.read_text().replace(
         "[sources.wzrd]\nenabled = true", "[sources.wzrd]\nenabled = false"
     )
+    text = text.replace(  # the analysts' copy refreshed as often as the cycles run
+        "[storage]\n", "[storage]\nanalytics_interval = 2\n", 1
+    )
     text = text.replace("[sources.openrouter]\n", "[sources.openrouter]\ninterval = 2\n", 1)
     text = text.replace("[sources.huggingface]\n", "[sources.huggingface]\ninterval = 2\n", 1)
     text = text.replace(

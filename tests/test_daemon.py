@@ -133,7 +133,34 @@ def test_a_deferred_publish_books_a_publish_job_at_the_end_of_the_interval(tmp_p
     monkeypatch.setattr(
         daemon,
         "publish_deferred",
-        lambda config, fleet=None: published.append(config) or CycleReport(),
+        lambda config, fleet=None, analytics=True: published.append(config) or CycleReport(),
     )
     daemon.publish_job(config)
     assert published == [config]
+
+
+def test_the_analysts_copy_is_refreshed_by_its_own_job_not_after_every_cycle(tmp_path):
+    """Three hourly sources would refresh the copy three times an hour for one hour's
+    news: at the default `storage.analytics_interval` a cycle leaves the copy alone and
+    the daemon's analytics job brings it up to date in one refresh."""
+    from traction import daemon
+
+    from helpers import loopback_config
+
+    with Upstream() as up:
+        up.set_day(0)
+        config = loopback_config(tmp_path, up.url)
+        assert config.storage.analytics_interval == 3600
+        daemon.cycle_job(config, "huggingface")
+        daemon.cycle_job(config, "openrouter")
+        assert not config.storage.analytics.exists()
+        daemon.analytics_job(config)
+        assert sorted(ingest_runs(config.storage.analytics)) == [
+            ("huggingface", "ok"),
+            ("openrouter", "ok"),
+        ]
+        every_cycle = config.model_copy(
+            update={"storage": config.storage.model_copy(update={"analytics_interval": 0})}
+        )
+        daemon.cycle_job(every_cycle, "huggingface")
+        assert len(ingest_runs(config.storage.analytics)) == 3

@@ -92,7 +92,8 @@ VIEWS = {
 
 
 # How each copied table splits into partitions that a refresh compares one by one (row
-# count and a checksum of the rows on both sides) and copies again only where they
+# count and a checksum of the rows, against those kept from the last refresh) and copies
+# again only where they
 # differ: mostly by day, so a refresh rewrites today's rows (and a back-filled day's), not
 # the history. Tables updated in place (a run's row when it finishes, `daily_values` by
 # each capture of its day, the catalog's `last_seen_at`, a price's `confirmed_at`) and
@@ -111,6 +112,7 @@ PARTITIONS = {
     "presence": "source",
 }
 META = "_traction_refresh"  # the worker's schema version the copy was made for
+DIGESTS = "_traction_digests"  # each partition's row count and checksum when last copied
 
 
 def refresh(con: duckdb.DuckDBPyConnection, target: str | os.PathLike[str]) -> Path:
@@ -139,6 +141,14 @@ def _full_copy(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> None:
             con.execute(f"CREATE TABLE analytics_copy.{table} AS FROM main.{table}")
         con.execute("CREATE TABLE analytics_copy.snapshot_documents AS FROM main.snapshots")
         con.execute(f"CREATE TABLE analytics_copy.{META} AS SELECT ?::INTEGER AS schema", [schema])
+        con.execute(
+            f"CREATE TABLE analytics_copy.{DIGESTS} (copy VARCHAR, p VARCHAR, n BIGINT, h UBIGINT)"
+        )
+        for copy, main, partition in _synced():
+            con.execute(
+                f"INSERT INTO analytics_copy.{DIGESTS}"
+                f" SELECT '{copy}', p, n, h FROM ({_digest(partition, f'main.{main}')})"
+            )
     finally:
         con.execute("DETACH analytics_copy")
     with duckdb.connect(str(path)) as copy:  # views name tables unqualified: made in the file
@@ -157,12 +167,16 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
         return False
     try:
         made_for = store.scalar(con, f"SELECT max(schema) FROM analytics_copy.{META}")
-        if made_for != schema:
+        if made_for != schema or not store.scalar(
+            con,
+            "SELECT count(*) FROM duckdb_tables()"
+            " WHERE database_name = 'analytics_copy' AND table_name = ?",
+            [DIGESTS],
+        ):  # another schema, or a copy from before its digests were kept
             return False
         con.execute("BEGIN TRANSACTION")
-        for table in TABLES:
-            _sync(con, table, table, PARTITIONS[table])
-        _sync(con, "snapshot_documents", "snapshots", "version")  # each a large document
+        for copy, main, partition in _synced():
+            _sync(con, copy, main, partition)
         con.execute("COMMIT")
         con.execute("CHECKPOINT analytics_copy")
         return True
@@ -176,15 +190,35 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
             con.execute("DETACH analytics_copy")
 
 
+def _synced() -> list[tuple[str, str, str]]:
+    """(table in the copy, table in the worker's database, partition) of everything synced."""
+    return [(table, table, PARTITIONS[table]) for table in TABLES] + [
+        ("snapshot_documents", "snapshots", "version")  # each a large document
+    ]
+
+
+def _key(partition: str) -> str:
+    return f"coalesce(CAST({partition} AS VARCHAR), '')"
+
+
+def _digest(partition: str, table: str) -> str:
+    return (
+        f"SELECT {_key(partition)} AS p, count(*) AS n, bit_xor(hash(t)) AS h"
+        f" FROM {table} t GROUP BY p"
+    )
+
+
 def _sync(con: duckdb.DuckDBPyConnection, copy: str, main: str, partition: str) -> None:
-    """Copy again each partition of `main.{main}` whose rows differ from the copy's."""
-    key = f"coalesce(CAST({partition} AS VARCHAR), '')"
-    digest = "SELECT {key} AS p, count(*) AS n, bit_xor(hash(t)) AS h FROM {table} t GROUP BY p"
+    """Copy again each partition of `main.{main}` whose rows differ from the copy's. The
+    copy's side is read from the digests kept at the last refresh (the copy changes only
+    here), so a refresh hashes the worker's tables once, not both sides."""
+    key = _key(partition)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _digest AS {_digest(partition, f'main.{main}')}")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _changed AS SELECT p FROM"
-        f" ({digest.format(key=key, table=f'main.{main}')}) a FULL JOIN"
-        f" ({digest.format(key=key, table=f'analytics_copy.{copy}')}) b USING (p)"
-        " WHERE a.n IS DISTINCT FROM b.n OR a.h IS DISTINCT FROM b.h"
+        "CREATE OR REPLACE TEMP TABLE _changed AS SELECT p FROM _digest a FULL JOIN"
+        f" (SELECT p, n, h FROM analytics_copy.{DIGESTS} WHERE copy = ?) b USING (p)"
+        " WHERE a.n IS DISTINCT FROM b.n OR a.h IS DISTINCT FROM b.h",
+        [copy],
     )
     if store.scalar(con, "SELECT count(*) FROM _changed"):
         con.execute(f"DELETE FROM analytics_copy.{copy} WHERE {key} IN (SELECT p FROM _changed)")
@@ -192,7 +226,18 @@ def _sync(con: duckdb.DuckDBPyConnection, copy: str, main: str, partition: str) 
             f"INSERT INTO analytics_copy.{copy} SELECT * FROM main.{main}"
             f" WHERE {key} IN (SELECT p FROM _changed)"
         )
+        con.execute(
+            f"DELETE FROM analytics_copy.{DIGESTS} WHERE copy = ?"
+            " AND p IN (SELECT p FROM _changed)",
+            [copy],
+        )
+        con.execute(
+            f"INSERT INTO analytics_copy.{DIGESTS} SELECT ?, p, n, h FROM _digest"
+            " WHERE p IN (SELECT p FROM _changed)",
+            [copy],
+        )
     con.execute("DROP TABLE _changed")
+    con.execute("DROP TABLE _digest")
 
 
 def trends(

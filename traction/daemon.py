@@ -1,6 +1,7 @@
 """`traction run`: the long-running worker, on APScheduler 3.
 
-One interval job per enabled source. Jobs share a single-thread executor because
+One interval job per enabled source, plus the retention job (daily) and the analytics
+copy's refresh (`storage.analytics_interval`). Jobs share a single-thread executor because
 DuckDB allows one writer: a source's ingest and the publish that follows it never
 overlap another's. `coalesce` and `max_instances=1` keep a slow run from piling up.
 In fleet mode (`fleet.redis_url`) the jobs run only while this worker leads the fleet
@@ -17,10 +18,10 @@ from typing import TYPE_CHECKING
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+import store
 from schemas.config import TractionConfig
-from store import DatabaseBusy
 
-from .pipeline import CycleReport, publish_deferred, run_cycle, vacuum
+from .pipeline import CycleReport, publish_deferred, refresh_analytics, run_cycle, vacuum
 
 if TYPE_CHECKING:
     from .fleet import Fleet
@@ -41,8 +42,13 @@ def cycle_job(
         log.debug("following; %s cycle skipped", source or "full")
         return
     try:
-        report = run_cycle(config, only=[source] if source else None, fleet=fleet)
-    except DatabaseBusy as exc:  # an analyst's long read: this source's next run catches up
+        report = run_cycle(
+            config,
+            only=[source] if source else None,
+            fleet=fleet,
+            analytics=config.storage.analytics_interval == 0,  # else analytics_job does
+        )
+    except store.DatabaseBusy as exc:  # an analyst's long read: this source's next run catches up
         log.warning("cycle for %s skipped: %s", source or "every source", exc)
         return
     except Exception:  # one bad cycle must not kill the daemon
@@ -80,8 +86,10 @@ def publish_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
     if fleet is not None and not fleet.is_leader():
         return
     try:
-        report = publish_deferred(config, fleet=fleet)
-    except DatabaseBusy as exc:  # the next source cycle publishes instead
+        report = publish_deferred(
+            config, fleet=fleet, analytics=config.storage.analytics_interval == 0
+        )
+    except store.DatabaseBusy as exc:  # the next source cycle publishes instead
         log.warning("deferred publish skipped: %s", exc)
         return
     except Exception:
@@ -97,13 +105,27 @@ def retention_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
         return
     try:
         done = vacuum(config)
-    except DatabaseBusy as exc:
+    except store.DatabaseBusy as exc:
         log.warning("retention skipped: %s; it runs again tomorrow", exc)
         return
     except Exception:
         log.exception("retention failed; it runs again tomorrow")
         return
     log.info("retention: %s", done)
+
+
+def analytics_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
+    """Every `storage.analytics_interval` seconds: the analysts' copy catches up with
+    whatever the cycles since stored, in one refresh."""
+    if fleet is not None and not fleet.is_leader():
+        return
+    try:
+        with store.connect(config.storage.database) as con:
+            refresh_analytics(con, config)
+    except store.DatabaseBusy as exc:
+        log.warning("analytics refresh skipped: %s; the next one catches up", exc)
+    except Exception:
+        log.exception("analytics refresh failed; the next one tries again")
 
 
 def _fleet_for(config: TractionConfig, scheduler: BlockingScheduler, jobs: list[str]) -> Fleet:
@@ -170,6 +192,15 @@ def run_daemon(config: TractionConfig, http: str | None = None) -> int:
         id="retention",
         next_run_time=now + timedelta(hours=1),
     )
+    if config.storage.analytics and config.storage.analytics_interval:
+        scheduler.add_job(  # after the first cycles, which are all due now
+            analytics_job,
+            "interval",
+            seconds=config.storage.analytics_interval,
+            args=[config, fleet],
+            id="analytics",
+            next_run_time=now + timedelta(seconds=min(60, config.storage.analytics_interval)),
+        )
     if fleet is not None:
         fleet.start()
     server = None

@@ -299,7 +299,10 @@ def publish_if_due(
 
 
 def publish_deferred(
-    config: TractionConfig, now: datetime | None = None, fleet: Fleet | None = None
+    config: TractionConfig,
+    now: datetime | None = None,
+    fleet: Fleet | None = None,
+    analytics: bool = True,
 ) -> CycleReport:
     """The daemon's deferred-publish job (and `run --once --due` with nothing due): no
     ingest; publish the facts earlier cycles stored since the last publish, if any, once
@@ -317,11 +320,20 @@ def publish_deferred(
         report = CycleReport()
         with store.connect(config.storage.database) as con:
             publish_if_due(con, config, now, report, fleet, stored=True)
-            if report.published and config.storage.analytics:
-                from .analytics import refresh
-
-                refresh(con, config.storage.analytics)
+            if report.published and analytics:
+                refresh_analytics(con, config)
         return report
+
+
+def refresh_analytics(con, config: TractionConfig) -> None:
+    """Bring the analysts' copy up to date, if one is configured: after each cycle of
+    `run --once`, and in the daemon after every cycle or, by default, as its own job every
+    `storage.analytics_interval` seconds (each refresh checksums every table, so three
+    sources an hour would pay it three times for one hour's news)."""
+    if config.storage.analytics:
+        from .analytics import refresh
+
+        refresh(con, config.storage.analytics)
 
 
 def run_cycle(
@@ -362,10 +374,8 @@ def _run_cycle(
         else:
             stored = any(o.stored for o in report.outcomes)
             publish_if_due(con, config, now, report, fleet, stored=stored)
-        if analytics and config.storage.analytics:
-            from .analytics import refresh
-
-            refresh(con, config.storage.analytics)
+        if analytics:
+            refresh_analytics(con, config)
     return report
 
 
