@@ -12,13 +12,15 @@ every enabled source, its `interval`, its top-N and page sizes, the snapshot sco
 stepping from one due job to the next and running each source's cycle when its interval
 is due, exactly as `traction.daemon.cycle_job` does: `traction.pipeline.run_cycle(config,
 now, only=[source])`, i.e. the real fetch (httpx, pagination, budgets), contract checks,
-the content-hash dedupe, the raw archive, `store.land`, scoring, the publish guards, the
-snapshot file and the incremental refresh of the analytics copy (`traction/analytics.py`,
-after every cycle as in the daemon), against a real DuckDB file in a temp directory. The
-archive is pruned by `ingest` after every cycle, and the daemon's retention job
-(`traction.pipeline.vacuum`, what `traction vacuum` runs: prune the archive, downsample
-observations, thin snapshots and their scores, CHECKPOINT) runs an hour in and then
-daily, as in production.
+the content-hash dedupe, the raw archive, `store.land`, scoring, the publish guards and
+the snapshot file, against a real DuckDB file in a temp directory; then, as the daemon
+books it, the incremental refresh of the analytics copy (`traction/analytics.py`,
+`storage.analytics_delay` after the cycles that ran together; its time counts as the
+worker's). The archive is pruned by `ingest` after every cycle, and the daemon's
+retention job (`traction.pipeline.vacuum`, what `traction vacuum` runs: prune the
+archive, downsample observations, thin snapshots and their scores, CHECKPOINT, and every
+`storage.compact_every_days` rewrite the file) runs an hour in and then daily, as in
+production.
 
 Upstream is the loopback mirror (`traction/demo/upstream.py`) serving the seeded world of
 `benchmarks/growth_world.py`, which changes values at the rates real captures show (its
@@ -451,12 +453,11 @@ def simulate(args: argparse.Namespace, data: Path, scratch: Path) -> Result:
             "openrouter_endpoints": EndpointsFeed(world),
         }
         due = {name: START for name in config.sources.enabled()}  # all due at start
-        # The daemon's analytics job (traction/daemon.py): a minute in, then every
-        # `storage.analytics_interval`; at 0 each cycle refreshes the copy instead.
-        analytics_every = timedelta(seconds=config.storage.analytics_interval)
-        next_analytics = START + min(timedelta(seconds=60), analytics_every)
-        if not analytics_every:
-            next_analytics = end
+        # The daemon's analytics job (traction/daemon.py): a cycle books it
+        # `storage.analytics_delay` on unless one is booked; at 0 each cycle refreshes.
+        delay = timedelta(seconds=config.storage.analytics_delay)
+        never = end + timedelta(days=1)
+        next_analytics = never
         if args.progress:
             print(PERIOD_HEAD, file=sys.stderr, flush=True)
         moment = START
@@ -479,8 +480,10 @@ def simulate(args: argparse.Namespace, data: Path, scratch: Path) -> Result:
                 meter.day = (moment - START).total_seconds() / DAY
                 started = time.perf_counter()
                 report = run_cycle(  # the analytics copy as the daemon refreshes it
-                    config, now=moment, only=[name], analytics=not analytics_every
+                    config, now=moment, only=[name], analytics=not delay
                 )
+                if delay and next_analytics == never:
+                    next_analytics = moment + delay
                 spent = time.perf_counter() - started
                 result.day_busy[int(meter.day)] += spent
                 result.day_cycles[int(meter.day)] += 1
@@ -501,8 +504,8 @@ def simulate(args: argparse.Namespace, data: Path, scratch: Path) -> Result:
             # The next thing that happens: a source due, the retention job, a report, the
             # end. Nothing happens between (the 5-minute scheduler ticks the old harness
             # stepped through cost time and changed no byte).
-            if analytics_every and moment >= next_analytics:  # the daemon's analytics job
-                next_analytics += analytics_every
+            if moment >= next_analytics:  # the analytics job the first cycle booked
+                next_analytics = never
                 meter.day = (moment - START).total_seconds() / DAY
                 started = time.perf_counter()
                 analytics_job(config)
@@ -611,8 +614,8 @@ def print_runs(result: Result) -> None:
     if last.analytics_bytes is not None and result.refreshes:
         day = [r for r in result.refreshes if r[0] >= max(last.day - 1, 1 / 24)]
         written = sum(r[1] for r in day)
-        every = result.config.storage.analytics_interval
-        how = f"every {every}s by the daemon's job" if every else "after every cycle"
+        delay = result.config.storage.analytics_delay
+        how = f"{delay}s after the cycles that ran together" if delay else "after every cycle"
         print(
             f"  analytics copy: {mb(last.analytics_bytes)} MB; refreshed {how}, incrementally"
             f" (traction/analytics.py): on the last simulated day {len(day)} refreshes,"

@@ -178,12 +178,12 @@ class StorageConfig(_Section):
         default=Path("traction-data/analytics.duckdb"),
         description="read-only copy for analysts (empty: none)",
     )
-    analytics_interval: int = Field(
-        default=3600,
+    analytics_delay: int = Field(
+        default=120,
         ge=0,
-        le=7 * 86400,
-        description="seconds between the daemon's refreshes of the analytics copy (0: after"
-        " every cycle); `run --once` refreshes it after its cycle",
+        le=86400,
+        description="the daemon refreshes the analytics copy this many seconds after a cycle"
+        " (one refresh for the sources that run together; 0: after every cycle)",
     )
     compact_every_days: int = Field(
         default=7,

@@ -307,7 +307,7 @@ def daemon_config(tmp_path: Path, url: str) -> Path:
         "[sources.wzrd]\nenabled = true", "[sources.wzrd]\nenabled = false"
     )
     text = text.replace(  # the analysts' copy refreshed as often as the cycles run
-        "[storage]\n", "[storage]\nanalytics_interval = 2\n", 1
+        "[storage]\n", "[storage]\nanalytics_delay = 1\n", 1
     )
     text = text.replace("[sources.openrouter]\n", "[sources.openrouter]\ninterval = 2\n", 1)
     text = text.replace("[sources.huggingface]\n", "[sources.huggingface]\ninterval = 2\n", 1)

@@ -122,9 +122,13 @@ def test_a_deferred_publish_books_a_publish_job_at_the_end_of_the_interval(tmp_p
         def add_job(self, func, trigger, **kw):
             booked.append({"func": func, "trigger": trigger, **kw})
 
+        def get_job(self, job_id):
+            return None
+
     config = loopback_config(tmp_path)
     daemon.cycle_job(config, "huggingface", None, Scheduler())
     daemon.cycle_job(config, "github", None, Scheduler())  # one job, replaced: not two
+    booked = [b for b in booked if b["id"] != "analytics"]
     assert [(b["func"], b["trigger"], b["id"]) for b in booked] == [
         (daemon.publish_job, "date", "deferred-publish")
     ] * 2
@@ -139,28 +143,48 @@ def test_a_deferred_publish_books_a_publish_job_at_the_end_of_the_interval(tmp_p
     assert published == [config]
 
 
-def test_the_analysts_copy_is_refreshed_by_its_own_job_not_after_every_cycle(tmp_path):
-    """Three hourly sources would refresh the copy three times an hour for one hour's
-    news: at the default `storage.analytics_interval` a cycle leaves the copy alone and
-    the daemon's analytics job brings it up to date in one refresh."""
+def test_one_analytics_refresh_follows_the_sources_that_run_together(tmp_path):
+    """The three hourly sources run back to back; refreshing the analysts' copy after each
+    would pay the refresh three times for one hour's news. A cycle books one refresh
+    `storage.analytics_delay` seconds on, and later cycles leave that booking alone (moving
+    it would starve the copy if cycles kept coming)."""
+    from datetime import datetime, timedelta, timezone
+
     from traction import daemon
 
     from helpers import loopback_config
 
+    class Scheduler:  # the two calls the daemon's jobs make of APScheduler's
+        def __init__(self) -> None:
+            self.jobs: dict[str, dict] = {}
+
+        def add_job(self, func, trigger, **kw):
+            self.jobs[kw["id"]] = {"func": func, "trigger": trigger, **kw}
+
+        def get_job(self, job_id):
+            return self.jobs.get(job_id)
+
     with Upstream() as up:
         up.set_day(0)
         config = loopback_config(tmp_path, up.url)
-        assert config.storage.analytics_interval == 3600
-        daemon.cycle_job(config, "huggingface")
-        daemon.cycle_job(config, "openrouter")
+        assert config.storage.analytics_delay == 120
+        scheduler = Scheduler()
+        daemon.cycle_job(config, "huggingface", None, scheduler)
+        booked = dict(scheduler.jobs["analytics"])
+        daemon.cycle_job(config, "openrouter", None, scheduler)
+        assert scheduler.jobs["analytics"] == booked  # one refresh, not moved on
+        assert booked["trigger"] == "date" and booked["func"] is daemon.analytics_job
+        due = booked["run_date"] - datetime.now(timezone.utc)
+        assert timedelta(seconds=100) < due <= timedelta(seconds=120)
         assert not config.storage.analytics.exists()
-        daemon.analytics_job(config)
+        scheduler.jobs.pop("analytics")["func"](*booked["args"])  # the job runs
         assert sorted(ingest_runs(config.storage.analytics)) == [
             ("huggingface", "ok"),
             ("openrouter", "ok"),
         ]
-        every_cycle = config.model_copy(
-            update={"storage": config.storage.model_copy(update={"analytics_interval": 0})}
+        at_once = config.model_copy(
+            update={"storage": config.storage.model_copy(update={"analytics_delay": 0})}
         )
-        daemon.cycle_job(every_cycle, "huggingface")
-        assert len(ingest_runs(config.storage.analytics)) == 3
+        daemon.cycle_job(at_once, "huggingface", None, scheduler)
+        assert "analytics" not in scheduler.jobs
+        assert len(ingest_runs(config.storage.analytics)) == 3  # refreshed by the cycle

@@ -1,8 +1,8 @@
 """`traction run`: the long-running worker, on APScheduler 3.
 
-One interval job per enabled source, plus the retention job (daily) and the analytics
-copy's refresh (`storage.analytics_interval`). Jobs share a single-thread executor because
-DuckDB allows one writer: a source's ingest and the publish that follows it never
+One interval job per enabled source, plus the retention job (daily), the deferred publish
+and the analytics copy's refresh (both booked by cycles). Jobs share a single-thread
+executor because DuckDB allows one writer: a source's ingest and the publish that follows it never
 overlap another's. `coalesce` and `max_instances=1` keep a slow run from piling up.
 In fleet mode (`fleet.redis_url`) the jobs run only while this worker leads the fleet
 (traction/fleet.py); followers keep trying for the lock and log every change.
@@ -46,7 +46,7 @@ def cycle_job(
             config,
             only=[source] if source else None,
             fleet=fleet,
-            analytics=config.storage.analytics_interval == 0,  # else analytics_job does
+            analytics=not config.storage.analytics_delay,  # else the booked analytics_job
         )
     except store.DatabaseBusy as exc:  # an analyst's long read: this source's next run catches up
         log.warning("cycle for %s skipped: %s", source or "every source", exc)
@@ -57,16 +57,38 @@ def cycle_job(
     for outcome in report.failures:
         log.warning("%s failed: %s", outcome.source, outcome.error)
     _log_publish(report)
-    if report.deferred_until is not None and scheduler is not None:
+    if scheduler is None:
+        return
+    if report.deferred_until is not None:
         scheduler.add_job(
             publish_job,
             "date",
             run_date=report.deferred_until + timedelta(seconds=1),
-            args=[config, fleet],
+            args=[config, fleet, scheduler],
             id="deferred-publish",
             replace_existing=True,
             misfire_grace_time=None,
         )
+    book_analytics(config, fleet, scheduler)
+
+
+def book_analytics(
+    config: TractionConfig, fleet: Fleet | None, scheduler: BlockingScheduler
+) -> None:
+    """Book the analytics copy's refresh `storage.analytics_delay` seconds from now, unless
+    one is booked already (it will catch this cycle up too, and moving it on would starve
+    the copy if cycles kept coming)."""
+    delay = config.storage.analytics_delay
+    if not (config.storage.analytics and delay) or scheduler.get_job("analytics") is not None:
+        return
+    scheduler.add_job(
+        analytics_job,
+        "date",
+        run_date=datetime.now(timezone.utc) + timedelta(seconds=delay),
+        args=[config, fleet],
+        id="analytics",
+        misfire_grace_time=None,
+    )
 
 
 def _log_publish(report: CycleReport) -> None:
@@ -81,14 +103,16 @@ def _log_publish(report: CycleReport) -> None:
         log.warning("not published: %s", report.refused)
 
 
-def publish_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
+def publish_job(
+    config: TractionConfig,
+    fleet: Fleet | None = None,
+    scheduler: BlockingScheduler | None = None,
+) -> None:
     """Publish what cycles stored while publishes were coalesced (no ingest)."""
     if fleet is not None and not fleet.is_leader():
         return
     try:
-        report = publish_deferred(
-            config, fleet=fleet, analytics=config.storage.analytics_interval == 0
-        )
+        report = publish_deferred(config, fleet=fleet, analytics=not config.storage.analytics_delay)
     except store.DatabaseBusy as exc:  # the next source cycle publishes instead
         log.warning("deferred publish skipped: %s", exc)
         return
@@ -96,6 +120,8 @@ def publish_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
         log.exception("deferred publish crashed")
         return
     _log_publish(report)
+    if report.published and scheduler is not None:
+        book_analytics(config, fleet, scheduler)
 
 
 def retention_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
@@ -115,8 +141,8 @@ def retention_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
 
 
 def analytics_job(config: TractionConfig, fleet: Fleet | None = None) -> None:
-    """Every `storage.analytics_interval` seconds: the analysts' copy catches up with
-    whatever the cycles since stored, in one refresh."""
+    """The analysts' copy catches up with whatever the cycles since it was booked stored,
+    in one refresh."""
     if fleet is not None and not fleet.is_leader():
         return
     try:
@@ -192,15 +218,6 @@ def run_daemon(config: TractionConfig, http: str | None = None) -> int:
         id="retention",
         next_run_time=now + timedelta(hours=1),
     )
-    if config.storage.analytics and config.storage.analytics_interval:
-        scheduler.add_job(  # after the first cycles, which are all due now
-            analytics_job,
-            "interval",
-            seconds=config.storage.analytics_interval,
-            args=[config, fleet],
-            id="analytics",
-            next_run_time=now + timedelta(seconds=min(60, config.storage.analytics_interval)),
-        )
     if fleet is not None:
         fleet.start()
     server = None

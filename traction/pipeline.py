@@ -326,10 +326,10 @@ def publish_deferred(
 
 
 def refresh_analytics(con, config: TractionConfig) -> None:
-    """Bring the analysts' copy up to date, if one is configured: after each cycle of
-    `run --once`, and in the daemon after every cycle or, by default, as its own job every
-    `storage.analytics_interval` seconds (each refresh checksums every table, so three
-    sources an hour would pay it three times for one hour's news)."""
+    """Bring the analysts' copy up to date, if one is configured: after the cycle of
+    `run --once`, and in the daemon `storage.analytics_delay` seconds after a cycle (each
+    refresh checksums every table, so the three hourly sources, which run together, would
+    otherwise pay it three times for one hour's news)."""
     if config.storage.analytics:
         from .analytics import refresh
 
