@@ -705,7 +705,9 @@ def print_tables(result: Result, tables: dict[str, int], compact: int, aged: Age
     )
 
 
-def print_extrapolation(result: Result, aged: Aged, baseline: Aged) -> dict[int, float]:
+def print_extrapolation(
+    result: Result, aged: Aged, baseline: Aged, compact: int
+) -> dict[int, float]:
     """Per month and per year, from what the final database holds and what retention gives
     back once it has aged (the probe, in blocks in use, as `traction vacuum` leaves them).
 
@@ -756,11 +758,13 @@ def print_extrapolation(result: Result, aged: Aged, baseline: Aged) -> dict[int,
         f" {horizons[2]} days"
     )
     # With `storage.compact_every_days` the retention job rewrites the file that often:
-    # on disk is then the data as densely as a fresh file holds it (the aged probe's
-    # rewrite against its blocks in use) plus what the file grows by until the next
-    # rewrite (a worst case: the day before it).
+    # on disk is then the data as densely as a fresh file holds it plus what the file grows
+    # by until the next rewrite (a worst case: the day before it). The density is the final
+    # database's (its rewrite against its blocks in use), not the aged probe's: the raw
+    # archive, a month of gzip bodies, packs no tighter in a fresh file, and a year's file
+    # still holds a month of it.
     every = config.storage.compact_every_days
-    density = aged.compact_bytes / max(1, aged.used[-1])
+    density = min(1.0, compact / max(1, last.used_bytes))
 
     def on_disk(total: float, retention: bool) -> float:
         if not (every and retention):
@@ -779,7 +783,8 @@ def print_extrapolation(result: Result, aged: Aged, baseline: Aged) -> dict[int,
     if every:
         print(
             f"  (on disk with the defaults: rewritten every {every} days, a fresh file holds the"
-            f" aged data at {density:.2f}x its blocks in use, plus {every} days of growth)"
+            f" data at {density:.2f}x its blocks in use, as the final database's rewrite did,"
+            f" plus {every} days of growth)"
         )
     if days >= 29:
         print(
@@ -984,7 +989,7 @@ def main(argv: list[str] | None = None) -> int:
         print_periods(result)
         print_runs(result)
         print_tables(result, tables, compact, aged)
-        extrapolated = print_extrapolation(result, aged, baseline)
+        extrapolated = print_extrapolation(result, aged, baseline, compact)
         print_checks(result, publish_costs(result, scratch))
         met = print_goals(goals(result, extrapolated), judged=args.scale == 1)
     per_day = result.wall / args.days

@@ -206,6 +206,12 @@ def compact(path: str | Path) -> tuple[int, int]:
             con.execute(f'COPY FROM DATABASE "{name}" TO traction_compacted')
         finally:
             con.execute("DETACH traction_compacted")
+    # A write-ahead log beside either file would be replayed onto the wrong one: never
+    # expected after the checkpoints above, but then the old file stays as it was.
+    if any(Path(f"{p}.wal").exists() for p in (path, fresh)):
+        for stale in (fresh, Path(f"{fresh}.wal")):
+            stale.unlink(missing_ok=True)
+        return before, before
     os.replace(fresh, path)
     return before, path.stat().st_size
 

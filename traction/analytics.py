@@ -15,6 +15,7 @@ another schema version, or is still held open by a reader.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -93,25 +94,34 @@ VIEWS = {
 
 # How each copied table splits into partitions that a refresh compares one by one (row
 # count and a checksum of the rows, against those kept from the last refresh) and copies
-# again only where they
-# differ: mostly by day, so a refresh rewrites today's rows (and a back-filled day's), not
-# the history. Tables updated in place (a run's row when it finishes, `daily_values` by
-# each capture of its day, the catalog's `last_seen_at`, a price's `confirmed_at`) and
-# re-derived rows (price changes after a back-fill, retention) are caught the same way.
+# again only where they differ. Tables that grow through the day split by the hour, so a
+# refresh rewrites the hours since the last one (and a back-filled hour), not the day so
+# far, let alone the history; `daily_values` and `prices` change rows of their day in
+# place (each capture of a day, a price's `confirmed_at`), the catalogue and presence are
+# small. Every change is caught whatever the split (it decides only how much is copied
+# again): a run's row when it finishes, the catalog's `last_seen_at`, price changes
+# re-derived after a back-fill, retention's deletes.
 PARTITIONS = {
-    "runs": "started_at::DATE",
-    "observations": "observed_at::DATE",
+    "runs": "date_trunc('hour', started_at)",
+    "observations": "date_trunc('hour', observed_at)",
     "daily_values": "day",
-    "captures": "observed_at::DATE",
+    "captures": "date_trunc('hour', observed_at)",
     "prices": "observed_at::DATE",
     "price_changes": "changed_at::DATE",
     "catalog": "source",
-    "quarantine": "quarantined_at::DATE",
-    "scores": "computed_at::DATE",
-    "listings": "observed_at::DATE",
+    "quarantine": "date_trunc('hour', quarantined_at)",
+    "scores": "date_trunc('hour', computed_at)",
+    "listings": "date_trunc('hour', observed_at)",
     "presence": "source",
 }
-META = "_traction_refresh"  # the worker's schema version the copy was made for
+# What a row's checksum covers: the whole row, but for a published snapshot, whose body
+# (~200 KB of JSON) never changes once stored and is named by its content hash.
+ROW_HASH = {
+    "snapshots": "hash(t.version, t.run_id, t.generated_at, t.published_at, t.content_hash, t.path)"
+}
+META = "_traction_refresh"  # the worker's schema version, and the LAYOUT, of the copy
+# A copy made with other partitions or checksums cannot be compared with: copied whole.
+LAYOUT = hashlib.sha256(repr((PARTITIONS, ROW_HASH)).encode()).hexdigest()[:16]
 DIGESTS = "_traction_digests"  # each partition's row count and checksum when last copied
 
 
@@ -140,7 +150,10 @@ def _full_copy(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> None:
         for table in TABLES:
             con.execute(f"CREATE TABLE analytics_copy.{table} AS FROM main.{table}")
         con.execute("CREATE TABLE analytics_copy.snapshot_documents AS FROM main.snapshots")
-        con.execute(f"CREATE TABLE analytics_copy.{META} AS SELECT ?::INTEGER AS schema", [schema])
+        con.execute(
+            f"CREATE TABLE analytics_copy.{META} AS SELECT ?::INTEGER AS schema, ? AS layout",
+            [schema, LAYOUT],
+        )
         con.execute(
             f"CREATE TABLE analytics_copy.{DIGESTS} (copy VARCHAR, p VARCHAR, n BIGINT, h UBIGINT)"
         )
@@ -166,13 +179,17 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
     except duckdb.Error:  # held open by a reader, or not a database
         return False
     try:
-        made_for = store.scalar(con, f"SELECT max(schema) FROM analytics_copy.{META}")
-        if made_for != schema or not store.scalar(
+        made = store.rows(
             con,
-            "SELECT count(*) FROM duckdb_tables()"
-            " WHERE database_name = 'analytics_copy' AND table_name = ?",
-            [DIGESTS],
-        ):  # another schema, or a copy from before its digests were kept
+            "SELECT count(*) FILTER (WHERE table_name = ?), count(*) FILTER (WHERE"
+            " table_name = ? AND column_name = 'layout') FROM duckdb_columns()"
+            " WHERE database_name = 'analytics_copy'",
+            [DIGESTS, META],
+        )[0]
+        if not all(made):  # a copy from before its digests and layout were kept
+            return False
+        found = store.rows(con, f"SELECT max(schema), max(layout) FROM analytics_copy.{META}")
+        if found[0] != (schema, LAYOUT):  # another schema, or partitioned otherwise
             return False
         con.execute("BEGIN TRANSACTION")
         for copy, main, partition in _synced():
@@ -202,8 +219,9 @@ def _key(partition: str) -> str:
 
 
 def _digest(partition: str, table: str) -> str:
+    row = ROW_HASH.get(table.rsplit(".", 1)[-1], "hash(t)")
     return (
-        f"SELECT {_key(partition)} AS p, count(*) AS n, bit_xor(hash(t)) AS h"
+        f"SELECT {_key(partition)} AS p, count(*) AS n, bit_xor({row}) AS h"
         f" FROM {table} t GROUP BY p"
     )
 
