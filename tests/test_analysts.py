@@ -259,3 +259,31 @@ def test_a_refresh_appends_the_new_runs_rows_instead_of_rewriting_the_copy(tmp_p
     with duckdb.connect(str(target), read_only=True) as reader:
         assert reader.execute("SELECT count(*) FROM observations").fetchone()[0] == 1000000
         assert reader.execute("SELECT count(*) FROM price_changes").fetchone()[0] == 1
+
+
+def test_a_copy_partitioned_otherwise_is_copied_whole_and_matches(tmp_path, config, monkeypatch):
+    """A refresh compares partitions with checksums the copy kept; a copy made by a
+    traction that split the tables otherwise (an upgrade) must not be patched partition by
+    partition with keys that name other rows: it is copied whole, and matches again."""
+    import traction.analytics as analytics
+
+    target = config.storage.analytics
+    with store.connect(config.storage.database) as con:
+        con.execute(
+            "INSERT INTO observations SELECT 'huggingface', 'org/m' || (i % 10), 'downloads',"
+            " i, TIMESTAMP '2026-01-01' + to_minutes(i * 7), 'r1' FROM range(500) t(i)"
+        )
+        monkeypatch.setattr(analytics, "PARTITIONS", {**analytics.PARTITIONS, "observations": "1"})
+        monkeypatch.setattr(analytics, "LAYOUT", "an older one")
+        analytics.refresh(con, target)
+        analytics.refresh(con, target)  # both files of the pair, in the old layout
+        monkeypatch.undo()
+        con.execute("DELETE FROM observations WHERE value < 100")
+        con.execute(
+            "INSERT INTO observations VALUES ('huggingface', 'org/new', 'downloads', 1,"
+            " TIMESTAMP '2026-01-01 03:00', 'r2')"
+        )
+        analytics.refresh(con, target)
+        expected = store.rows(con, "SELECT * FROM observations ORDER BY ALL")
+    with duckdb.connect(str(target), read_only=True) as reader:
+        assert reader.execute("SELECT * FROM observations ORDER BY ALL").fetchall() == expected
