@@ -2,8 +2,9 @@
 
 One interval job per enabled source, plus the retention job (daily), the deferred publish
 and the analytics copy's refresh (both booked by cycles). Jobs share a single-thread
-executor because DuckDB allows one writer: a source's ingest and the publish that follows it never
-overlap another's. `coalesce` and `max_instances=1` keep a slow run from piling up.
+executor because DuckDB allows one writer: a source's ingest and the publish that follows
+it never overlap another's. `coalesce` and `max_instances=1` keep a slow run from piling
+up.
 In fleet mode (`fleet.redis_url`) the jobs run only while this worker leads the fleet
 (traction/fleet.py); followers keep trying for the lock and log every change.
 """
