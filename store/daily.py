@@ -61,18 +61,28 @@ def record_observations(con: duckdb.DuckDBPyConnection, run_id: str, result: Sou
     con.execute("DROP TABLE _incoming")
     # Already known: a stored change point, or a capture the series was part of with the
     # value its change points give then (a replay after observations were lost re-stores).
-    con.execute(
-        "DELETE FROM _captured n WHERE EXISTS (SELECT 1 FROM observations o"
-        f"  WHERE {_same('o', 'n')} AND o.observed_at = n.observed_at)"
-        " OR (EXISTS (SELECT 1 FROM captures c WHERE c.source = n.source"
-        "   AND c.metric = n.metric AND c.observed_at = n.observed_at)"
-        "  AND EXISTS (SELECT 1 FROM daily_values d WHERE "
-        + _same("d", "n")
-        + "   AND d.day = n.observed_at::DATE"
-        "   AND n.observed_at BETWEEN d.first_at AND d.observed_at)"
-        "  AND n.value = (SELECT arg_max(o.value, o.observed_at) FROM observations o"
-        f"   WHERE {_same('o', 'n')} AND o.observed_at <= n.observed_at))"
+    # Only a value no later than its source's last known one can be, so live ingestion
+    # skips these lookups, which read the whole history.
+    known_until = scalar(
+        con,
+        "SELECT max(m) FROM (SELECT max(observed_at) AS m FROM captures WHERE source IN"
+        " (SELECT source FROM _captured) UNION ALL SELECT max(observed_at) FROM observations"
+        " WHERE source IN (SELECT source FROM _captured))",
     )
+    if known_until is not None:
+        con.execute(
+            "DELETE FROM _captured n WHERE n.observed_at <= ? AND (EXISTS (SELECT 1"
+            f"  FROM observations o WHERE {_same('o', 'n')} AND o.observed_at = n.observed_at)"
+            " OR (EXISTS (SELECT 1 FROM captures c WHERE c.source = n.source"
+            "   AND c.metric = n.metric AND c.observed_at = n.observed_at)"
+            "  AND EXISTS (SELECT 1 FROM daily_values d WHERE "
+            + _same("d", "n")
+            + "   AND d.day = n.observed_at::DATE"
+            "   AND n.observed_at BETWEEN d.first_at AND d.observed_at)"
+            "  AND n.value = (SELECT arg_max(o.value, o.observed_at) FROM observations o"
+            f"   WHERE {_same('o', 'n')} AND o.observed_at <= n.observed_at)))",
+            [known_until],
+        )
     new = scalar(con, "SELECT count(*) FROM _captured")
     if not new:
         return 0
