@@ -18,7 +18,7 @@ day numbers and previous values from its day on.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 
@@ -89,19 +89,21 @@ def record_observations(con: duckdb.DuckDBPyConnection, run_id: str, result: Sou
     # Per series: the earliest new capture; the latest known capture and its value (what a
     # live capture is compared with); the last known day before the earliest new capture
     # and its day number (where day numbers are counted on from).
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _touched AS"
-        " WITH t AS (SELECT source, model_id, metric, min(observed_at) AS since"
-        "  FROM _captured GROUP BY ALL),"
-        " known AS (SELECT d.source, d.model_id, d.metric, max(d.observed_at) AS last_known,"
-        "  arg_max(d.value, d.day) AS last_value, max(d.day) FILTER (d.day < t.since::DATE)"
-        "  AS before_day, arg_max(d.day_number, d.day) FILTER (d.day < t.since::DATE)"
-        "  AS before_number"
-        "  FROM daily_values d JOIN t USING (source, model_id, metric) GROUP BY ALL)"
-        " SELECT t.*, k.last_known, k.last_value, k.before_day, k.before_number,"
-        "  k.last_known IS NULL OR t.since > k.last_known AS in_order"
-        " FROM t LEFT JOIN known k USING (source, model_id, metric)"
-    )
+    # First from the last few days only (rows are appended by day, so DuckDB skips the
+    # older row groups): a series with a day shortly before its earliest new capture has
+    # all it needs there, since every later row is in that window too. The rest (new
+    # series, or ones back after a gap) are looked up in the whole history.
+    window = scalar(con, "SELECT min(observed_at)::DATE - 3 FROM _captured")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _touched AS {_TOUCHED.format(only='')}", [window])
+    if scalar(con, "SELECT count(*) FROM _touched WHERE before_day IS NULL"):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _unresolved AS SELECT source, model_id, metric"
+            " FROM _touched WHERE before_day IS NULL"
+        )
+        con.execute("DELETE FROM _touched WHERE before_day IS NULL")
+        only = "WHERE EXISTS (SELECT 1 FROM _unresolved u WHERE " + _same("u", "_captured") + ")"
+        con.execute(f"INSERT INTO _touched {_TOUCHED.format(only=only)}", [date.min])
+        con.execute("DROP TABLE _unresolved")
     _store_in_order(con)
     _rederive_backfilled(con)
     con.execute(
@@ -112,6 +114,24 @@ def record_observations(con: duckdb.DuckDBPyConnection, run_id: str, result: Sou
     con.execute("DROP TABLE _touched")
     con.execute("DROP TABLE _captured")
     return new
+
+
+# Per touched series (the captures `only` names): the earliest new capture; the latest
+# known capture and its value, the last known day before the earliest new capture and its
+# day number, from the days on or after the parameter.
+_TOUCHED = (
+    "WITH t AS (SELECT source, model_id, metric, min(observed_at) AS since"
+    "  FROM _captured {only} GROUP BY ALL),"
+    " known AS (SELECT d.source, d.model_id, d.metric, max(d.observed_at) AS last_known,"
+    "  arg_max(d.value, d.day) AS last_value, max(d.day) FILTER (d.day < t.since::DATE)"
+    "  AS before_day, arg_max(d.day_number, d.day) FILTER (d.day < t.since::DATE)"
+    "  AS before_number"
+    "  FROM daily_values d JOIN t USING (source, model_id, metric) WHERE d.day >= ?"
+    "  GROUP BY ALL)"
+    " SELECT t.*, k.last_known, k.last_value, k.before_day, k.before_number,"
+    "  k.last_known IS NULL OR t.since > k.last_known AS in_order"
+    " FROM t LEFT JOIN known k USING (source, model_id, metric)"
+)
 
 
 def _store_in_order(con: duckdb.DuckDBPyConnection) -> None:
@@ -203,16 +223,19 @@ def _update_daily(con: duckdb.DuckDBPyConnection) -> None:
         " observed_at = greatest(daily_values.observed_at, excluded.observed_at),"
         " first_at = least(daily_values.first_at, excluded.first_at)"
     )
-    # From the last day before the earliest new one (its number carries on) to the end.
+    # From the last day before the earliest new one (its number carries on) to the end
+    # (the first day of all, as a constant, lets DuckDB skip the row groups before it).
+    first = scalar(con, "SELECT min(coalesce(before_day, since::DATE)) FROM _touched")
     con.execute(
         "UPDATE daily_values d SET day_number = x.n, prev_value = x.prev FROM ("
         " SELECT d.source, d.model_id, d.metric, d.day, t.since,"
         "  coalesce(t.before_number, 1) - 1 + row_number() OVER w AS n,"
         "  lag(d.value) OVER w AS prev"
         " FROM daily_values d JOIN _touched t USING (source, model_id, metric)"
-        " WHERE t.before_day IS NULL OR d.day >= t.before_day"
+        " WHERE d.day >= ? AND (t.before_day IS NULL OR d.day >= t.before_day)"
         " WINDOW w AS (PARTITION BY d.source, d.model_id, d.metric ORDER BY d.day)) x"
-        " WHERE " + _same("d", "x") + " AND d.day = x.day AND x.day >= x.since::DATE"
+        " WHERE " + _same("d", "x") + " AND d.day = x.day AND x.day >= x.since::DATE",
+        [first],
     )
 
 
