@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -212,6 +213,7 @@ def compact(path: str | Path) -> tuple[int, int]:
         for stale in (fresh, Path(f"{fresh}.wal")):
             stale.unlink(missing_ok=True)
         return before, before
+    shutil.copymode(path, fresh)  # the operator's permissions on the file stay
     os.replace(fresh, path)
     return before, path.stat().st_size
 
