@@ -102,7 +102,7 @@ from benchmarks.growth_world import START, EndpointsFeed, World, litellm_upgrade
 from schemas.config import TractionConfig  # noqa: E402
 from traction.daemon import analytics_job  # noqa: E402
 from traction.demo.upstream import Upstream  # noqa: E402
-from traction.pipeline import Retention, run_cycle  # noqa: E402
+from traction.pipeline import run_cycle, vacuum  # noqa: E402
 
 # Every module that reads the wall clock through `utcnow` (the package re-exports it).
 STORE_CLOCK_MODULES = (
@@ -308,16 +308,6 @@ def compacted_size(db: Path, scratch: Path) -> int:
     size = file_size(target)
     target.unlink()
     return size
-
-
-def vacuum(config: TractionConfig) -> Retention:
-    """The daemon's daily retention job, which is `traction vacuum` itself
-    (`traction.pipeline.vacuum`: prune the archive, downsample observations, thin old
-    snapshots and their scores, CHECKPOINT, and every `storage.compact_every_days` rewrite
-    the file)."""
-    from traction.pipeline import vacuum as retention
-
-    return retention(config)
 
 
 def checks(config: TractionConfig, now: datetime) -> list[tuple[str, bool, str]]:
@@ -775,7 +765,7 @@ def print_extrapolation(
     print(f"  {'':<30} {'1 month':>10} {'3 months':>10} {'1 year':>10} {'later, a month':>15}")
     for label, retention in (("without retention", False), ("with the defaults", True)):
         for kind in ("live", "on disk"):
-            size = (lambda t, r=retention: live(t, r)) if kind == "live" else on_disk
+            size = live if kind == "live" else on_disk
             sizes = [size(t, retention) for t in (30, 90, 365)]
             later = size(395, retention) - sizes[-1]
             cells = " ".join(f"{mb(v):>7} MB" for v in sizes)

@@ -179,14 +179,12 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
     except duckdb.Error:  # held open by a reader, or not a database
         return False
     try:
-        made = store.rows(
+        if not store.scalar(
             con,
-            "SELECT count(*) FILTER (WHERE table_name = ?), count(*) FILTER (WHERE"
-            " table_name = ? AND column_name = 'layout') FROM duckdb_columns()"
-            " WHERE database_name = 'analytics_copy'",
-            [DIGESTS, META],
-        )[0]
-        if not all(made):  # a copy from before its digests and layout were kept
+            "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'analytics_copy'"
+            " AND table_name = ? AND column_name = 'layout'",
+            [META],
+        ):  # a copy from before its layout (and the digests, made with it) were kept
             return False
         found = store.rows(con, f"SELECT max(schema), max(layout) FROM analytics_copy.{META}")
         if found[0] != (schema, LAYOUT):  # another schema, or partitioned otherwise

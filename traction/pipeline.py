@@ -423,8 +423,8 @@ class Retention:
     compacted: tuple[int, int] | None = None
 
     def compaction(self) -> str:
-        if self.compacted is None:
-            return "not compacted"
+        """What the rewrite did; only for a pass that rewrote the file."""
+        assert self.compacted is not None
         before, after = self.compacted
         return f"compacted the file from {before / 1e6:,.1f} MB to {after / 1e6:,.1f} MB"
 
