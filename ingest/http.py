@@ -68,9 +68,11 @@ class Fetched:
     url: str
     status: int
     headers: dict[str, str]
-    body: bytes
+    # Kept out of repr: asyncio.run formats the finished task's result (a list of these)
+    # while restoring its SIGINT handler, and megabytes of body cost each cycle ~20 ms.
+    body: bytes = field(repr=False)
     fetched_at: datetime
-    data: Any = field(default=None)
+    data: Any = field(default=None, repr=False)
 
     @property
     def content_hash(self) -> str:
