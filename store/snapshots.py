@@ -1,5 +1,7 @@
-"""Published snapshots: `snapshots` (each document as published) and `scores` (a model's
-row each time its rank, score, confidence or trend changed; its score at a snapshot is its
+"""Published snapshots: `snapshots` (each document as published, for the last
+`ingest.snapshot_history_days`), `snapshot_archive` (the day's last of older days; both
+read through the `published_snapshots` view, migration 009) and `scores` (a model's row
+each time its rank, score, confidence or trend changed; its score at a snapshot is its
 latest row at or before it)."""
 
 from __future__ import annotations
@@ -9,57 +11,70 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from .connection import delete_counted, naive_utc, rows, scalar, utcnow
+from .connection import naive_utc, rows, scalar, transaction, utcnow
 
 
 def thin_snapshots(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
     """Keep one published snapshot per day (the day's last) once it is older than this,
     with its scores; returns how many snapshots went. A worker publishing hourly with a
     large catalogue otherwise stores a megabyte or more per hour, forever, while "what did
-    the router believe then" needs minute precision only for recent history."""
-    return delete_counted(
-        con,
-        "snapshots",
-        [
-            "DELETE FROM snapshots s WHERE s.generated_at < ? AND s.version <"
-            " (SELECT max(i.version) FROM snapshots i"
+    the router believe then" needs minute precision only for recent history. The kept ones
+    move to `snapshot_archive`, so `snapshots`, which every publish appends to (and
+    DuckDB rewrites at each checkpoint), stays at about `older_than_days` of publishes."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    with transaction(con):
+        before = scalar(con, "SELECT count(*) FROM published_snapshots")
+        con.execute(
+            "INSERT INTO snapshot_archive SELECT * FROM snapshots s WHERE s.generated_at < ?"
+            " AND s.version = (SELECT max(i.version) FROM published_snapshots i"
             "  WHERE i.generated_at::DATE = s.generated_at::DATE)",
-            # A row is stored when the model's score changed, and stands for every later
-            # snapshot until its next row: it goes only once no kept snapshot falls in
-            # that span (its own snapshot thinned, superseded before the day's last).
+            [cutoff],
+        )
+        con.execute("DELETE FROM snapshots WHERE generated_at < ?", [cutoff])
+        # A row is stored when the model's score changed, and stands for every later
+        # snapshot until its next row: it goes only once no kept snapshot falls in that
+        # span (its own snapshot thinned, superseded before the day's last).
+        con.execute(
             "DELETE FROM scores s WHERE s.computed_at < ?"
-            " AND s.run_id NOT IN (SELECT run_id FROM snapshots)"
-            " AND NOT EXISTS (SELECT 1 FROM snapshots p WHERE p.version >= s.version"
+            " AND s.run_id NOT IN (SELECT run_id FROM published_snapshots)"
+            " AND NOT EXISTS (SELECT 1 FROM published_snapshots p WHERE p.version >= s.version"
             "  AND p.version < coalesce((SELECT min(n.version) FROM scores n"
             "   WHERE n.model_key = s.model_key AND n.version > s.version), 2147483647))",
-        ],
-        utcnow() - timedelta(days=older_than_days),
-    )
+            [cutoff],
+        )
+        return before - scalar(con, "SELECT count(*) FROM published_snapshots")
+
+
+# The newest snapshot, found from the versions alone: its body is then read from one row,
+# not sorted out of every stored document.
+_NEWEST = "version = (SELECT max(version) FROM {table})"
 
 
 def last_snapshot_version(con: duckdb.DuckDBPyConnection) -> int:
     """The newest snapshot version this database recorded (0: none yet)."""
-    return scalar(con, "SELECT coalesce(max(version), 0) FROM snapshots")
+    return scalar(con, "SELECT coalesce(max(version), 0) FROM published_snapshots")
 
 
 def latest_snapshot(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime] | None:
     """(version, generated_at) of the newest recorded snapshot, or None."""
-    found = rows(con, "SELECT version, generated_at FROM snapshots ORDER BY version DESC LIMIT 1")
+    found = rows(
+        con, "SELECT version, generated_at FROM published_snapshots ORDER BY version DESC LIMIT 1"
+    )
     return found[0] if found else None
 
 
 def latest_snapshot_summary(
-    con: duckdb.DuckDBPyConnection, table: str = "snapshots"
+    con: duckdb.DuckDBPyConnection, table: str = "published_snapshots"
 ) -> tuple | None:
     """(version, generated_at, published_at, content_hash, path, model count) of the newest
-    snapshot, or None. `table`: `snapshots`, or `snapshot_documents` in the analytics copy."""
-    if table not in ("snapshots", "snapshot_documents"):
+    snapshot, or None. `table`: `published_snapshots`, or `snapshot_documents` in the
+    analytics copy."""
+    if table not in ("published_snapshots", "snapshot_documents"):
         raise ValueError(f"not a snapshot table: {table!r}")
     found = rows(
         con,
         "SELECT version, generated_at, published_at, content_hash, path,"
-        f" json_array_length(body -> '$.models') FROM {table}"
-        " ORDER BY version DESC LIMIT 1",
+        f" json_array_length(body -> '$.models') FROM {table} WHERE {_NEWEST.format(table=table)}",
     )
     return found[0] if found else None
 
@@ -68,12 +83,14 @@ def snapshot_body_at(con: duckdb.DuckDBPyConnection, at: datetime | None) -> str
     """The document of the latest snapshot generated at or before `at` (the newest version
     of equal ones), or without `at` the newest recorded; None if there is none."""
     if at is None:
-        found = rows(con, "SELECT body FROM snapshots ORDER BY version DESC LIMIT 1")
+        where = _NEWEST.format(table="published_snapshots")
+        found = rows(con, f"SELECT body FROM published_snapshots WHERE {where}")
     else:
         found = rows(
             con,
-            "SELECT body FROM snapshots WHERE generated_at <= ?"
-            " ORDER BY generated_at DESC, version DESC LIMIT 1",
+            "SELECT body FROM published_snapshots WHERE version = (SELECT version"
+            " FROM published_snapshots WHERE generated_at <= ?"
+            " ORDER BY generated_at DESC, version DESC LIMIT 1)",
             [naive_utc(at)],
         )
     return found[0][0] if found else None
@@ -83,8 +100,8 @@ def latest_model_keys(con: duckdb.DuckDBPyConnection) -> set[str] | None:
     """The model keys of the newest recorded snapshot (None: none, or it had no models)."""
     found = rows(
         con,
-        "SELECT json_extract_string(body, '$.models[*].key') FROM snapshots"
-        " ORDER BY version DESC LIMIT 1",
+        "SELECT json_extract_string(body, '$.models[*].key') FROM published_snapshots"
+        f" WHERE {_NEWEST.format(table='published_snapshots')}",
     )
     if not found or not found[0][0]:
         return None
@@ -94,7 +111,7 @@ def latest_model_keys(con: duckdb.DuckDBPyConnection) -> set[str] | None:
 
 def snapshot_hash(con: duckdb.DuckDBPyConnection, version: int) -> str | None:
     """The content hash recorded for a snapshot version, or None if none was recorded."""
-    return scalar(con, "SELECT content_hash FROM snapshots WHERE version = ?", [version])
+    return scalar(con, "SELECT content_hash FROM published_snapshots WHERE version = ?", [version])
 
 
 def record_snapshot(
@@ -182,7 +199,8 @@ def top_ranked_openrouter_ids(con: duckdb.DuckDBPyConnection, limit: int) -> lis
     best first. Read from the snapshot: `scores` holds only the rows that changed."""
     found = rows(
         con,
-        "WITH latest AS (SELECT body FROM snapshots ORDER BY version DESC LIMIT 1),"
+        "WITH latest AS (SELECT body FROM published_snapshots"
+        f"  WHERE {_NEWEST.format(table='published_snapshots')}),"
         " s AS (SELECT m ->> 'key' AS model_key, (m ->> 'rank')::INTEGER AS rank"
         "  FROM (SELECT unnest(json_extract(body, '$.models[*]')) AS m FROM latest))"
         " SELECT c.model_id FROM s"

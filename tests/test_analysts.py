@@ -113,7 +113,9 @@ def test_the_readmes_example_sql_answers_on_the_analytics_copy(week):
 
 def test_vacuum_thins_old_snapshots_to_one_per_day_with_their_scores(week):
     """Hourly publishes of a large catalogue would grow without bound: past
-    `snapshot_history_days` only each day's last snapshot (and its scores) stays."""
+    `snapshot_history_days` only each day's last snapshot (and its scores) stays, moved
+    out of the table every publish appends to (which DuckDB rewrites at each checkpoint)
+    and still read as it was published."""
     path, config = week
     old = (NOW - timedelta(days=40)).replace(tzinfo=None)
     with store.connect(config.storage.database) as con:
@@ -135,11 +137,21 @@ def test_vacuum_thins_old_snapshots_to_one_per_day_with_their_scores(week):
     assert out.returncode == 0, out.stderr
     assert "thinned away 2 snapshots" in out.stdout
     with store.connect(config.storage.database, read_only=True) as con:
-        kept = store.rows(con, "SELECT version FROM snapshots WHERE version < 0")
+        kept = store.rows(con, "SELECT version FROM published_snapshots WHERE version < 0")
+        archived = store.rows(con, "SELECT version FROM snapshot_archive WHERE version < 0")
+        old_in_recent = store.scalar(
+            con,
+            "SELECT count(*) FROM snapshots WHERE generated_at < ?",
+            [(NOW - timedelta(days=7, minutes=10)).replace(tzinfo=None)],
+        )
         scores = store.rows(con, "SELECT run_id FROM scores WHERE model_key = 'x/old'")
-        left = store.scalar(con, "SELECT count(*) FROM snapshots WHERE version > 0")
+        left = store.scalar(con, "SELECT count(*) FROM published_snapshots WHERE version > 0")
+        that_evening = store.snapshot_body_at(con, old.replace(hour=23))
+        newest = store.last_snapshot_version(con)
     assert kept == [(-1,)] and scores == [("old-1",)]  # the day's last, with its scores
-    assert left == recent  # the recent, hourly history is untouched
+    assert archived == [(-1,)] and old_in_recent == 0  # out of the table publishes append to
+    assert that_evening == body  # what routers were sent that day, still readable
+    assert left == recent and newest == recent  # the recent, hourly history is untouched
 
 
 def _contents(path: Path) -> dict[str, object]:

@@ -43,6 +43,12 @@ TABLES = [
 ]
 
 VIEWS = {
+    # Every published snapshot's document: the worker keeps the recent ones and each
+    # older day's last apart (store/migrations/009), and so does the copy.
+    "snapshot_documents": """
+        SELECT * FROM recent_snapshot_documents
+        UNION ALL SELECT * FROM archived_snapshot_documents
+    """,
     "daily_signals": """
         SELECT source, model_id, metric, day, value,
                value - prev_value AS change,
@@ -114,14 +120,18 @@ PARTITIONS = {
     "listings": "date_trunc('hour', observed_at)",
     "presence": "source",
 }
+# The worker's snapshot tables, each copied as a table of its own, by version.
+SNAPSHOT_TABLES = {
+    "recent_snapshot_documents": "snapshots",
+    "archived_snapshot_documents": "snapshot_archive",
+}
 # What a row's checksum covers: the whole row, but for a published snapshot, whose body
 # (~200 KB of JSON) never changes once stored and is named by its content hash.
-ROW_HASH = {
-    "snapshots": "hash(t.version, t.run_id, t.generated_at, t.published_at, t.content_hash, t.path)"
-}
+_SNAPSHOT_HASH = "hash(t.version, t.run_id, t.generated_at, t.published_at, t.content_hash, t.path)"
+ROW_HASH = {main: _SNAPSHOT_HASH for main in SNAPSHOT_TABLES.values()}
 META = "_traction_refresh"  # the worker's schema version, and the LAYOUT, of the copy
 # A copy made with other partitions or checksums cannot be compared with: copied whole.
-LAYOUT = hashlib.sha256(repr((PARTITIONS, ROW_HASH)).encode()).hexdigest()[:16]
+LAYOUT = hashlib.sha256(repr((PARTITIONS, ROW_HASH, SNAPSHOT_TABLES)).encode()).hexdigest()[:16]
 DIGESTS = "_traction_digests"  # each partition's row count and checksum when last copied
 
 
@@ -149,7 +159,8 @@ def _full_copy(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> None:
     try:
         for table in TABLES:
             con.execute(f"CREATE TABLE analytics_copy.{table} AS FROM main.{table}")
-        con.execute("CREATE TABLE analytics_copy.snapshot_documents AS FROM main.snapshots")
+        for copy, main in SNAPSHOT_TABLES.items():
+            con.execute(f"CREATE TABLE analytics_copy.{copy} AS FROM main.{main}")
         con.execute(
             f"CREATE TABLE analytics_copy.{META} AS SELECT ?::INTEGER AS schema, ? AS layout",
             [schema, LAYOUT],
@@ -208,7 +219,7 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, schema: int) -> bool:
 def _synced() -> list[tuple[str, str, str]]:
     """(table in the copy, table in the worker's database, partition) of everything synced."""
     return [(table, table, PARTITIONS[table]) for table in TABLES] + [
-        ("snapshot_documents", "snapshots", "version")  # each a large document
+        (copy, main, "version") for copy, main in SNAPSHOT_TABLES.items()
     ]
 
 

@@ -108,11 +108,11 @@ def read(
     con: duckdb.DuckDBPyConnection,
     config: TractionConfig,
     *,
-    table: str = "snapshots",
+    table: str = "published_snapshots",
     facts: bool = False,
     history: bool = False,
 ) -> Status:
-    """The status the database `con` holds. `table`: `snapshots`, or `snapshot_documents`
+    """The status the database `con` holds. `table`: `published_snapshots`, or `snapshot_documents`
     in the analytics copy; `facts`: also count each source's stored facts; `history`:
     also the latest runs and the top movers."""
     status = empty(config)
