@@ -120,3 +120,18 @@ def test_operator_alias_wins_over_ambiguity():
     ]
     identity = build_identity(catalog, [], {"shared/slug": "org/model-b"})
     assert identity.lookup("shared/slug").key == "org/model-b"
+
+
+def test_a_catalogue_change_is_seen_at_the_next_publish_though_identities_are_reused():
+    """Publishes reuse the identity built from the same catalogue; a slug that becomes
+    shared (a second model claims it) stops resolving at once, and an unchanged
+    catalogue resolves as before, remembered route lookups included."""
+    one = [("openrouter", "vendor-a/model", "shared/slug", "org/model-a", None)]
+    two = [*one, ("openrouter", "vendor-b/model", "shared/slug", "org/model-b", None)]
+    before = build_identity(one, [])
+    assert before.resolve("litellm_prices", "openrouter/shared/slug") == "org/model-a"
+    after = build_identity(two, [])
+    assert after.resolve("litellm_prices", "openrouter/shared/slug") is None
+    again = build_identity(list(one), [])
+    assert again is before  # the same inputs: the same identity, not built again
+    assert again.resolve("litellm_prices", "openrouter/shared/slug") == "org/model-a"
