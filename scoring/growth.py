@@ -48,6 +48,7 @@ percentile and `score` the signal.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import polars as pl
@@ -139,11 +140,16 @@ def _daily(daily: pl.DataFrame, pairs: list[tuple[str, str, float]]) -> pl.DataF
     )
 
 
-def _refreshed(daily: pl.DataFrame, share: float) -> pl.DataFrame:
+def _refreshed(daily: pl.DataFrame, share: float, older: Older | None = None) -> pl.DataFrame:
     """`daily` without the captures (pair, day) in which at least `share` of the series
     seen before repeat their previous day's value (`prev_value`) exactly: the source did
-    not refresh them."""
+    not refresh them. `older`: the days before which `daily` holds only some series, and
+    those days' verdicts, judged on every series."""
     flagged = daily.with_columns(same=pl.col("value") == pl.col("prev_value"))
+    if older is not None:
+        flagged = flagged.join(older.full_from, on="pair", how="left").filter(
+            pl.col("full_from").is_null() | (pl.col("day") >= pl.col("full_from"))
+        )
     stale = (
         flagged.filter(pl.col("same").is_not_null())
         .group_by("pair", "day")
@@ -151,9 +157,47 @@ def _refreshed(daily: pl.DataFrame, share: float) -> pl.DataFrame:
         .filter((pl.col("n") >= MIN_SERIES_FOR_REFRESH_CHECK) & (pl.col("share") >= share))
         .select("pair", "day")
     )
+    if older is not None:
+        stale = pl.concat([stale, older.stale])
     if stale.is_empty():
         return daily
     return daily.join(stale, on=["pair", "day"], how="anti", maintain_order="left")
+
+
+@dataclass
+class Older:
+    """What scoring read further back for the series that needed it: `full_from`, per
+    pair (index), the first day of which `daily` holds every series; `stale`, the
+    (pair, day) captures before it the source did not refresh (`store.unrefreshed_days`)."""
+
+    full_from: pl.DataFrame  # pair (Int32), full_from (Date)
+    stale: pl.DataFrame  # pair (Int32), day (Date)
+
+    @staticmethod
+    def of(
+        pairs: list[tuple[str, str, float]],
+        full_from: dict[Pair, date],
+        stale: list[tuple[str, str, date]],
+    ) -> Older:
+        index: dict[Pair, int] = {}
+        for i, (source, metric, _) in enumerate(pairs):
+            index.setdefault((source, metric), i)  # `_daily` codes a pair by its first
+        return Older(
+            pl.DataFrame(
+                {
+                    "pair": [index[p] for p in full_from if p in index],
+                    "full_from": [d for p, d in full_from.items() if p in index],
+                },
+                schema={"pair": pl.Int32, "full_from": pl.Date},
+            ),
+            pl.DataFrame(
+                {
+                    "pair": [index[(s, m)] for s, m, _ in stale if (s, m) in index],
+                    "day": [d for s, m, d in stale if (s, m) in index],
+                },
+                schema={"pair": pl.Int32, "day": pl.Date},
+            ),
+        )
 
 
 def growth_signals(
@@ -192,20 +236,26 @@ def growth_signals_daily(
     now: datetime,
     created: pl.DataFrame | None = None,
     since: dict[Pair, date] | None = None,
-) -> tuple[pl.DataFrame, set[Pair]]:
-    """`growth_signals` from daily values (`store.daily_until`'s columns), and the pairs
-    whose days from `since[pair]` on were too few to score some series exactly (a series
-    with days before them whose growth windows or previous refreshed day reach further
-    back): the caller reads those pairs again from further back. Without `since`, the
-    daily values are every day of every series."""
+    older: tuple[dict[Pair, date], list[tuple[str, str, date]]] | None = None,
+) -> tuple[pl.DataFrame, dict[Pair, set[str]]]:
+    """`growth_signals` from daily values (`store.daily_until`'s columns), and the series
+    (model ids by pair) whose days from `since[pair]` on were too few to score them
+    exactly (days before them that their growth windows or previous refreshed day reach):
+    the caller reads those series again from further back. Without `since`, the daily
+    values are every day of every series. `older`: when `daily` holds, before
+    `full_from[pair]`, the days of some series only (those read further back), the
+    unrefreshed (source, metric, day) captures before then, judged on every series."""
     if daily.is_empty():
-        return pl.DataFrame(schema=SIGNAL_SCHEMA), set()
+        return pl.DataFrame(schema=SIGNAL_SCHEMA), {}
     pairs = weighted_pairs(config.metric_weights)
     series = _daily(daily, pairs) if pairs else pl.DataFrame()
     parts: list[pl.DataFrame] = []
-    short: set[Pair] = set()
+    short: dict[Pair, set[str]] = {}
     if not series.is_empty():
-        scored, short = _score_series(series, daily, pairs, config, now, created, since or {})
+        verdicts = Older.of(pairs, *older) if older is not None else None
+        scored, short = _score_series(
+            series, daily, pairs, config, now, created, since or {}, verdicts
+        )
         parts.append(scored)
     wzrd_weight = float(config.metric_weights.get(f"{WZRD}.momentum", 0.0))
     if wzrd_weight > 0:
@@ -235,7 +285,8 @@ def _score_series(
     now: datetime,
     created: pl.DataFrame | None,
     since: dict[Pair, date],
-) -> tuple[pl.DataFrame, set[Pair]]:
+    older: Older | None = None,
+) -> tuple[pl.DataFrame, dict[Pair, set[str]]]:
     series = ["series"]
     horizon = float(config.horizon_days)
     # What each series was last confirmed at, and whether its source still lists it.
@@ -263,7 +314,7 @@ def _score_series(
         model_id=history["model_id"].gather(seen["row"])
     )
 
-    kept = _refreshed(daily, config.unrefreshed_share).join(
+    kept = _refreshed(daily, config.unrefreshed_share, older).join(
         seen.select(series), on=series, how="semi", maintain_order="left"
     )
     ends = kept.group_by(series, maintain_order=True).agg(
@@ -301,7 +352,7 @@ def _score_series(
         for window, indexes in pairs_by_window.items()
     ]
     rate = pl.concat(rates).group_by(series).agg(pl.col("rate").mean())
-    short = _short_pairs(seen, ends, pairs, config, since)
+    short = _short_series(seen, ends, pairs, config, since)
     scored = seen.join(rate, on=series, how="left").join(ends, on=series, how="left")
     if created is not None and not created.is_empty():
         ages = created.select(
@@ -327,18 +378,18 @@ def _score_series(
     return _signals(scored, single, horizon), short
 
 
-def _short_pairs(
+def _short_series(
     seen: pl.DataFrame,
     ends: pl.DataFrame,
     pairs: list[tuple[str, str, float]],
     config: ScoringConfig,
     since: dict[Pair, date],
-) -> set[Pair]:
-    """The pairs with a series that has days before `since[pair]` and needs one: its last
-    two refreshed days, or its longest growth window back from its last refreshed day,
-    are not all within the days read."""
+) -> dict[Pair, set[str]]:
+    """The series (model ids by pair) that have days before `since[pair]` and need one:
+    their last two refreshed days, or their longest growth window back from their last
+    refreshed day, are not all within the days read."""
     if not since:
-        return set()
+        return {}
     starts = pl.DataFrame(
         {
             "pair": list(range(len(pairs))),
@@ -348,7 +399,7 @@ def _short_pairs(
         schema={"pair": pl.Int32, "start": pl.Date, "longest": pl.Int64},
     ).filter(pl.col("start").is_not_null())
     lacking = (
-        seen.select("series", "pair", "first_number")
+        seen.select("series", "pair", "first_number", "model_id")
         .join(starts, on="pair")
         .join(ends.select("series", "end_day", "kept_days"), on="series", how="left")
         .filter(
@@ -360,7 +411,10 @@ def _short_pairs(
             )
         )
     )
-    return {(pairs[i][0], pairs[i][1]) for i in lacking["pair"].unique().to_list()}
+    short: dict[Pair, set[str]] = {}
+    for i, model_id in lacking.select("pair", "model_id").iter_rows():
+        short.setdefault((pairs[i][0], pairs[i][1]), set()).add(model_id)
+    return short
 
 
 def _signals(scored: pl.DataFrame, single: pl.Expr, horizon: float) -> pl.DataFrame:

@@ -24,7 +24,7 @@ from schemas.errors import TractionError
 from schemas.identity import match_deployment, read_model_list
 from schemas.snapshot import CONTRACT_VERSION, Snapshot, SnapshotBody, compute_hash
 
-from .growth import growth_signals_daily, lookbacks
+from .growth import MIN_SERIES_FOR_REFRESH_CHECK, growth_signals_daily, lookbacks
 from .identity import build_identity
 from .models import score_models
 from .signals import WZRD, compute_signals, weighted_pairs
@@ -64,9 +64,11 @@ def load_daily(
     pairs: list[tuple[str, str]],
     since: dict[tuple[str, str], date] | None = None,
     sources: list[str] = (),
+    models: list[str] | None = None,
+    before: date | None = None,
 ) -> pl.DataFrame:
     """`store.daily_until` as a frame (its columns typed even when it is empty)."""
-    found = pl.DataFrame(store.daily_until(con, as_of, pairs, since, list(sources)))
+    found = pl.DataFrame(store.daily_until(con, as_of, pairs, since, list(sources), models, before))
     return found.cast(DAILY_SCHEMA) if found.width else pl.DataFrame(schema=DAILY_SCHEMA)
 
 
@@ -79,26 +81,39 @@ def _traction_signals(
     con: duckdb.DuckDBPyConnection, config: TractionConfig, now: datetime
 ) -> pl.DataFrame:
     """The traction formula's signals at `now`, reading each pair's days from its longest
-    growth window back from its last day (further back only for the pairs where some series
-    needs more: `growth_signals_daily` says which)."""
-    lookback: dict[tuple[str, str], int | None] = dict(lookbacks(config.scoring))
+    growth window back from its last day, and every earlier day only of the few series
+    that need one (`growth_signals_daily` says which: a model back in a list after a gap,
+    say), with the days their source did not refresh judged on every series in the
+    database. Reading the whole pair again for a few such series made every publish read
+    the whole history."""
     last = store.last_days(con, now)
     created = load_created(con)
-    while True:
-        since = {
-            pair: last[pair] - timedelta(days=days)
-            for pair, days in lookback.items()
-            if days is not None and pair in last
-        }
-        daily = load_daily(con, now, list(lookback), since, _wzrd_sources(config))
-        signals, short = growth_signals_daily(daily, config.scoring, now, created, since)
-        if not short:
-            return signals
-        if all(lookback[pair] is None for pair in short):
-            return signals  # every day was read: nothing further back to read
-        for pair in short:  # four times as far back, then every day
-            days = lookback[pair]
-            lookback[pair] = None if days is None or days > 100 else days * 4
+    full_from = {
+        pair: last[pair] - timedelta(days=days)
+        for pair, days in lookbacks(config.scoring).items()
+        if pair in last
+    }
+    pairs = list(lookbacks(config.scoring))
+    daily = load_daily(con, now, pairs, full_from, _wzrd_sources(config))
+    signals, short = growth_signals_daily(daily, config.scoring, now, created, full_from)
+    if not short:
+        return signals
+    frames, stale = [daily], []
+    for pair, ids in short.items():
+        earlier = load_daily(con, now, [pair], {}, (), sorted(ids), full_from[pair])
+        frames.append(earlier)
+        if not earlier.is_empty():
+            stale += store.unrefreshed_days(
+                con,
+                pair,
+                earlier["day"].min(),
+                full_from[pair],
+                config.scoring.unrefreshed_share,
+                MIN_SERIES_FOR_REFRESH_CHECK,
+            )
+    since = {pair: date.min if pair in short else day for pair, day in full_from.items()}
+    older = (full_from, stale)
+    return growth_signals_daily(pl.concat(frames), config.scoring, now, created, since, older)[0]
 
 
 def load_created(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -42,6 +42,7 @@ from .daily import (
     last_days,
     record_observations,
     top_movers,
+    unrefreshed_days,
 )
 from .facts import (
     CATALOG_UPSERT,
@@ -107,6 +108,7 @@ __all__ = [
     "connect",
     "creation_dates",
     "daily_until",
+    "unrefreshed_days",
     "daily_values",
     "derive_daily",
     "downsample",

@@ -258,10 +258,13 @@ def daily_until(
     pairs: list[tuple[str, str]],
     since: dict[tuple[str, str], object] | None = None,
     sources: list[str] = (),
+    models: list[str] | None = None,
+    before: date | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """(source, model_id, metric, day, value, observed_at, day_number, prev_value) of every
     series of the (source, metric) `pairs` and of the `sources` (every metric), each day
     from `since[pair]` (a date; absent: its first) up to `as_of`, as known at `as_of`.
+    `models` and `before`: only these models' series of the pairs, only days before it.
 
     A day `as_of` falls within holds what was captured by then: its last value then is
     the series' change point at or before then, its time its source's last capture by
@@ -279,9 +282,16 @@ def daily_until(
         params.append(source)
     if not filters:
         filters.append("false")
+    narrowed = ""
+    if models is not None:
+        narrowed += " AND list_contains(?::VARCHAR[], model_id)"
+        params.append(list(models))
+    if before is not None:
+        narrowed += " AND day < ?"
+        params.append(before)
     chosen = (
-        f"SELECT * FROM daily_values WHERE ({' OR '.join(filters)}) AND day <= ?::DATE"
-        " AND first_at <= ?"
+        f"SELECT * FROM daily_values WHERE ({' OR '.join(filters)}){narrowed}"
+        " AND day <= ?::DATE AND first_at <= ?"
     )
     params += [as_of, as_of]
     partial_value = (
@@ -298,6 +308,30 @@ def daily_until(
         f" UNION ALL SELECT d.source, d.model_id, d.metric, d.day, {partial_value},"
         f" {partial_at}, d.day_number, d.prev_value FROM chosen d WHERE d.observed_at > ?",
         params=params + [as_of, as_of, as_of, as_of],
+    )
+
+
+def unrefreshed_days(
+    con: duckdb.DuckDBPyConnection,
+    pair: tuple[str, str],
+    since: date | None,
+    before: date,
+    share: float,
+    min_series: int,
+) -> list[tuple[str, str, date]]:
+    """(source, metric, day) of the pair's days from `since` (None: its first) to before
+    `before` on which at least `share` of at least `min_series` series repeat their
+    previous day's value exactly (the source did not refresh them; the rule of
+    `scoring.growth._refreshed`), judged on every series, in the database: scoring reads
+    those days of a few series only."""
+    source, metric = pair
+    return rows(
+        con,
+        "SELECT source, metric, day FROM daily_values WHERE source = ? AND metric = ?"
+        " AND day < ? AND day >= coalesce(?::DATE, DATE '0001-01-01')"
+        " AND value IS NOT NULL AND prev_value IS NOT NULL GROUP BY ALL"
+        " HAVING count(*) >= ? AND avg(CASE WHEN value = prev_value THEN 1.0 ELSE 0.0 END) >= ?",
+        [source, metric, before, since, min_series, share],
     )
 
 

@@ -362,3 +362,60 @@ def test_a_series_confirmed_by_repeated_captures_stays_present(tmp_path):
         assert ("github", "a/repo") in store.present_ids(con, at[2] + timedelta(minutes=30), hour)
         assert ("github", "a/repo") not in store.present_ids(con, at[2] + timedelta(hours=2), hour)
         assert ("github", "a/repo") not in store.present_ids(con, at[0] - timedelta(hours=1), hour)
+
+
+def test_a_model_back_after_a_gap_is_scored_from_its_earlier_days_as_from_every_capture(
+    monkeypatch, tmp_path
+):
+    """A publish reads each pair's recent days, and earlier days only of the series that
+    need them: here a model back in the list after 12 days away, whose last day before
+    leaving is one Hugging Face refreshed for nobody. Whether that day counts is judged
+    on every model's values that day, not on the few series read back: it must drop out
+    of the returning model's growth as it would reading every capture."""
+    rng = random.Random(5)
+    models = [f"org/model-{i:02d}" for i in range(8)]
+    downloads = {m: rng.randint(1_000, 90_000) for m in models}
+    results = []
+    for day in range(19):
+        if day != 5:  # day 5: Hugging Face refreshed nothing
+            for m in models:
+                downloads[m] += rng.randint(200, 9_000)
+        present = [m for m in models if not (m == "org/model-03" and 6 <= day <= 17)]
+        at = START + timedelta(days=day, hours=9)
+        results.append(
+            SourceResult(
+                source="huggingface",
+                observations=[
+                    Observation(
+                        source="huggingface",
+                        model_id=m,
+                        metric=metric,
+                        value=downloads[m] // divisor,
+                        observed_at=at,
+                    )
+                    for m in present
+                    for metric, divisor in (("downloads", 1), ("likes", 100))
+                ],
+            )
+        )
+    database = tmp_path / "t.duckdb"
+    _land(database, results)
+    config = _config()
+    as_of = (START + timedelta(days=18, hours=12)).replace(tzinfo=timezone.utc)
+    read_back = []
+    real = store.unrefreshed_days
+    monkeypatch.setattr(store, "unrefreshed_days", lambda *a: read_back.append(a) or real(*a))
+    with store.connect(database, read_only=True) as con:
+        ours = score_at(con, config, as_of)
+    assert read_back  # the returning model's earlier days were read on their own
+    everything = _every_capture(results)
+
+    def every_day(con, as_of, pairs, since=None, sources=(), models=None, before=None):
+        return daily_frame(everything.filter(pl.col("observed_at") <= as_of.replace(tzinfo=None)))
+
+    monkeypatch.setattr(snapshot, "load_daily", every_day)
+    with store.connect(database, read_only=True) as con:
+        reference = score_at(con, config, as_of)
+    assert ours == reference
+    back = next(m for m in ours if m["key"] == "org/model-03")
+    assert {c["metric"] for c in back["components"]} >= {"downloads"}
