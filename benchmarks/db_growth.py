@@ -64,7 +64,7 @@ between runs).
     python benchmarks/db_growth.py                # 1 simulated day, under a minute
     python benchmarks/db_growth.py --quick        # half a day, a quarter of the models
     python benchmarks/db_growth.py --days 30      # the month: 15-20 minutes on 2 cores
-    python benchmarks/db_growth.py --days 365 --progress   # issue 13's run: 3-4 hours today
+    python benchmarks/db_growth.py --days 365 --progress   # issue 13's run: 3.5-4 hours today
 """
 
 from __future__ import annotations
