@@ -544,9 +544,14 @@ PERIOD_HEAD = (
 )
 
 
+def stored_snapshots(rows: dict[str, int]) -> int:
+    """Recent and archived snapshots (migration 009 keeps them in two tables)."""
+    return rows["snapshots"] + rows.get("snapshot_archive", 0)
+
+
 def period_row(m: Measure) -> str:
     k = {name: count / 1000 for name, count in m.rows.items()}
-    snapshots = k["snapshots"] + k.get("snapshot_archive", 0)  # recent and archived
+    snapshots = stored_snapshots(m.rows) / 1000
     p = m.period
     busy = p.busy / m.period_days if m.period_days else 0
     per_publish = p.publish_busy / p.publishes * 1000 if p.publishes else 0
@@ -681,7 +686,7 @@ def print_tables(result: Result, tables: dict[str, int], compact: int, aged: Age
         f" rewritten into a fresh file {mb(compact)} MB"
     )
     pages, observations, snapshots = aged.removed
-    kept = aged.rows["snapshots"] + aged.rows.get("snapshot_archive", 0)
+    kept = stored_snapshots(aged.rows)
     print(
         f"\nonce retention has aged it all (on a copy, the clock moved past every horizon,"
         f" `traction vacuum`'s three steps, {aged.seconds:.1f}s): pruned {pages:,} archived"

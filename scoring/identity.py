@@ -109,9 +109,10 @@ def build_identity(
     """catalog rows: (source, model_id, canonical_slug, hugging_face_id[, alias_target]);
     observed: (source, model_id) pairs that carry facts.
 
-    The same inputs give the same (shared, never modified) Identity: the daemon publishes
-    hourly while the catalogue changes about daily, and building one costs a publish
-    ~70 ms of Python, more than its queries."""
+    The same inputs give the same shared Identity (nothing changes it after this but its
+    memo of names `resolve` looked up): the daemon publishes hourly while the catalogue
+    changes about daily, and building one costs a publish ~70 ms of Python, more than its
+    queries."""
     return _build(
         tuple(tuple(r) + (None,) * (5 - len(r)) for r in catalog),
         tuple(tuple(pair) for pair in observed),

@@ -88,13 +88,11 @@ def _traction_signals(
     the whole history."""
     last = store.last_days(con, now)
     created = load_created(con)
+    lookback = lookbacks(config.scoring)
     full_from = {
-        pair: last[pair] - timedelta(days=days)
-        for pair, days in lookbacks(config.scoring).items()
-        if pair in last
+        pair: last[pair] - timedelta(days=days) for pair, days in lookback.items() if pair in last
     }
-    pairs = list(lookbacks(config.scoring))
-    daily = load_daily(con, now, pairs, full_from, _wzrd_sources(config))
+    daily = load_daily(con, now, list(lookback), full_from, _wzrd_sources(config))
     signals, short = growth_signals_daily(daily, config.scoring, now, created, full_from)
     if not short:
         return signals

@@ -48,6 +48,7 @@ def thin_snapshots(con: duckdb.DuckDBPyConnection, older_than_days: int) -> int:
 # The newest snapshot, found from the versions alone: its body is then read from one row,
 # not sorted out of every stored document.
 _NEWEST = "version = (SELECT max(version) FROM {table})"
+_NEWEST_PUBLISHED = _NEWEST.format(table="published_snapshots")
 
 
 def last_snapshot_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -83,8 +84,7 @@ def snapshot_body_at(con: duckdb.DuckDBPyConnection, at: datetime | None) -> str
     """The document of the latest snapshot generated at or before `at` (the newest version
     of equal ones), or without `at` the newest recorded; None if there is none."""
     if at is None:
-        where = _NEWEST.format(table="published_snapshots")
-        found = rows(con, f"SELECT body FROM published_snapshots WHERE {where}")
+        found = rows(con, f"SELECT body FROM published_snapshots WHERE {_NEWEST_PUBLISHED}")
     else:
         found = rows(
             con,
@@ -101,7 +101,7 @@ def latest_model_keys(con: duckdb.DuckDBPyConnection) -> set[str] | None:
     found = rows(
         con,
         "SELECT json_extract_string(body, '$.models[*].key') FROM published_snapshots"
-        f" WHERE {_NEWEST.format(table='published_snapshots')}",
+        f" WHERE {_NEWEST_PUBLISHED}",
     )
     if not found or not found[0][0]:
         return None
@@ -200,7 +200,7 @@ def top_ranked_openrouter_ids(con: duckdb.DuckDBPyConnection, limit: int) -> lis
     found = rows(
         con,
         "WITH latest AS (SELECT body FROM published_snapshots"
-        f"  WHERE {_NEWEST.format(table='published_snapshots')}),"
+        f"  WHERE {_NEWEST_PUBLISHED}),"
         " s AS (SELECT m ->> 'key' AS model_key, (m ->> 'rank')::INTEGER AS rank"
         "  FROM (SELECT unnest(json_extract(body, '$.models[*]')) AS m FROM latest))"
         " SELECT c.model_id FROM s"
