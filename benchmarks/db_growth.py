@@ -195,7 +195,9 @@ def file_size(path: Path) -> int:
 
 def used_bytes(con: duckdb.DuckDBPyConnection) -> int:
     block_size, used = store.rows(
-        con, "SELECT block_size, used_blocks FROM pragma_database_size()"
+        con,
+        "SELECT block_size, used_blocks FROM pragma_database_size()"
+        " WHERE database_name = current_database()",
     )[0]
     return int(block_size) * int(used)
 

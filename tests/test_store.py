@@ -9,6 +9,7 @@ import json
 from datetime import datetime, timedelta
 
 import duckdb
+import pytest
 
 import store
 
@@ -162,3 +163,50 @@ def test_scores_of_an_older_database_gain_their_version_and_typed_terms(tmp_path
         assert store.record_scores(con, "r-2", 2, later, *same) == 0
         moved = [["org/model-a", "org/b"], [2, 1], [0.9, 1.0], ["high"] * 2, ["rising"] * 2]
         assert store.record_scores(con, "r-3", 3, later, *moved, [terms] * 2) == 2
+
+
+def test_a_closed_database_is_free_for_other_processes_and_threads_wait_for_each_other(tmp_path):
+    """Opens share one DuckDB instance in a process (the file attached while in use): the
+    file must still be released the moment the last user closes it, so a CLI reader in
+    another process gets in between two cycles, and a writer thread waits for a reader
+    thread instead of failing."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    database = tmp_path / "traction.duckdb"
+    with store.connect(database) as con:
+        con.execute("CREATE TABLE t (x INTEGER)")
+        con.execute("INSERT INTO t VALUES (1)")
+    other = [sys.executable, "-c", f"import duckdb; duckdb.connect({str(database)!r}).close()"]
+    assert subprocess.run(other, capture_output=True).returncode == 0  # released, no WAL left
+    assert not database.with_name("traction.duckdb.wal").exists()
+
+    opened = threading.Event()
+    release = threading.Event()
+
+    def reader() -> None:
+        with store.connect(database, read_only=True) as con:
+            assert store.scalar(con, "SELECT count(*) FROM t") == 1
+            opened.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    opened.wait(10)
+    with store.connect(database, read_only=True) as con:  # readers share the file
+        assert store.scalar(con, "SELECT count(*) FROM t") == 1
+    # A writer waits for the reader, then says so.
+    with pytest.raises(store.DatabaseBusy), store.connect(database, wait=0.2):
+        pass
+    threading.Timer(0.3, release.set).start()
+    began = time.monotonic()
+    with store.connect(database) as con:  # ... and gets in once the reader is done
+        con.execute("INSERT INTO t VALUES (2)")
+    assert time.monotonic() - began >= 0.2
+    thread.join()
+    blocked = subprocess.run(other, capture_output=True, text=True)
+    assert blocked.returncode == 0, blocked.stderr
+    with store.connect(database, read_only=True) as con:
+        assert store.scalar(con, "SELECT count(*) FROM t") == 2
