@@ -299,3 +299,45 @@ def test_a_copy_partitioned_otherwise_is_copied_whole_and_matches(tmp_path, conf
         expected = store.rows(con, "SELECT * FROM observations ORDER BY ALL")
     with duckdb.connect(str(target), read_only=True) as reader:
         assert reader.execute("SELECT * FROM observations ORDER BY ALL").fetchall() == expected
+
+
+def test_an_appended_copy_equals_the_worker_tables_after_edits_anywhere_in_history(
+    tmp_path, config
+):
+    """A refresh copies again only rows at or after the earliest partition that changed:
+    an edit deep in the history (a back-fill, a value corrected in place, retention's
+    delete) must still reach the copy, and rows before it must stay as they are."""
+    from traction.analytics import TABLES, refresh
+
+    target = config.storage.analytics
+    with store.connect(config.storage.database) as con:
+        con.execute(  # thirty days of hourly observations
+            "INSERT INTO observations SELECT 'huggingface', 'org/m' || (i % 7), 'downloads', i,"
+            " TIMESTAMP '2026-01-01' + to_minutes(i * 60), 'r-old' FROM range(720) t(i)"
+        )
+        con.execute(
+            "INSERT INTO daily_values (source, model_id, metric, day, value, observed_at,"
+            " first_at, day_number) SELECT 'huggingface', 'org/m', 'downloads',"
+            " DATE '2026-01-01' + i::INTEGER, i, TIMESTAMP '2026-01-01' + to_days(i::INTEGER),"
+            " TIMESTAMP '2026-01-01' + to_days(i::INTEGER), i FROM range(30) t(i)"
+        )
+        refresh(con, target)
+        refresh(con, target)  # both files of the pair exist: refreshes now append
+        edits = [
+            "UPDATE observations SET value = -1 WHERE observed_at = TIMESTAMP '2026-01-03 05:00'",
+            "DELETE FROM observations WHERE observed_at < TIMESTAMP '2026-01-02'",
+            "INSERT INTO observations VALUES ('huggingface', 'org/late', 'downloads', 5,"
+            " TIMESTAMP '2026-01-10 10:30', 'r-back')",
+            "UPDATE daily_values SET value = 99 WHERE day = DATE '2026-01-05'",
+            "INSERT INTO observations VALUES ('huggingface', 'org/new', 'downloads', 1,"
+            " TIMESTAMP '2026-02-01', 'r-new')",
+        ]
+        for edit in edits:
+            con.execute(edit)
+            refresh(con, target)
+        refresh(con, target)  # the other file of the pair catches up on all of them
+        expected = {t: store.rows(con, f"SELECT * FROM {t} ORDER BY ALL") for t in TABLES}
+    with duckdb.connect(str(target), read_only=True) as reader:
+        copied = {t: reader.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+    assert copied == expected
+    assert len(expected["observations"]) == 720 - 24 + 2
