@@ -187,6 +187,11 @@ class _Instance:
                 raise
             return cursor, key
 
+    def attached(self, path: Path) -> bool:
+        """Whether some open in this process still has `path` attached."""
+        with self._lock:
+            return self._pid == os.getpid() and str(path.resolve()) in self._files
+
     def close(self, cursor: duckdb.DuckDBPyConnection, key: str) -> None:
         cursor.close()  # rolls back what it left open
         with self._lock:
@@ -265,8 +270,9 @@ def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CHECKPOINT")
 
 
-def compact(path: str | Path) -> tuple[int, int]:
-    """Rewrite the database into a fresh file and swap it in; (bytes before, after).
+def compact(path: str | Path) -> tuple[int, int] | None:
+    """Rewrite the database into a fresh file and swap it in; (bytes before, after), or
+    None when the swap would have lost something and the old file stays as it was.
 
     Why: DuckDB reuses the blocks that deletes free but never gives them back, and rows
     landed a few at a time leave partly filled blocks behind, so a file that retention
@@ -289,12 +295,14 @@ def compact(path: str | Path) -> tuple[int, int]:
             con.execute(f'COPY FROM DATABASE "{name}" TO traction_compacted')
         finally:
             con.execute("DETACH traction_compacted")
-    # A write-ahead log beside either file would be replayed onto the wrong one: never
-    # expected after the checkpoints above, but then the old file stays as it was.
-    if any(Path(f"{p}.wal").exists() for p in (path, fresh)):
+    # A write-ahead log beside either file would be replayed onto the wrong one, and an
+    # open that still has the file attached in this process would go on writing to the
+    # replaced one: neither is expected (checkpoints above, the caller's lock), but then
+    # the old file stays as it was.
+    if _INSTANCE.attached(path) or any(Path(f"{p}.wal").exists() for p in (path, fresh)):
         for stale in (fresh, Path(f"{fresh}.wal")):
             stale.unlink(missing_ok=True)
-        return before, before
+        return None
     shutil.copymode(path, fresh)  # the operator's permissions on the file stay
     os.replace(fresh, path)
     return before, path.stat().st_size

@@ -210,3 +210,44 @@ def test_a_closed_database_is_free_for_other_processes_and_threads_wait_for_each
     assert blocked.returncode == 0, blocked.stderr
     with store.connect(database, read_only=True) as con:
         assert store.scalar(con, "SELECT count(*) FROM t") == 2
+
+
+def test_a_compaction_that_would_lose_writes_leaves_the_file_and_is_tried_again(config):
+    """The rewrite swaps a fresh file in: while another thread of this process has the
+    database open (opens share the attached file), it would go on writing to the replaced
+    one. Then the file stays as it was, the run says so, and the daemon's next daily job
+    tries again."""
+    import threading
+
+    from traction.pipeline import vacuum
+
+    database = config.storage.database
+    with store.connect(database) as con:
+        con.execute("CREATE TABLE t (x INTEGER)")
+        con.execute("INSERT INTO t SELECT range FROM range(1000)")
+    opened, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.connect(database):
+            opened.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    opened.wait(10)
+    inode = database.stat().st_ino
+    try:
+        done = vacuum(config, compact=True)
+    finally:
+        release.set()
+        thread.join()
+    assert done.compacted is None and "did not compact the file" in str(done)
+    assert database.stat().st_ino == inode
+    assert not list(database.parent.glob(".*.compact*"))
+    with store.connect(database, read_only=True) as con:
+        runs = store.rows(con, "SELECT status FROM runs WHERE kind = 'compact'")
+        assert runs == [("failed",)] and store.last_compaction(con) is None
+    assert vacuum(config).compacted is not None  # the daily job: due again, and done
+    assert database.stat().st_ino != inode
+    with store.connect(database, read_only=True) as con:
+        assert store.scalar(con, "SELECT count(*) FROM t") == 1000

@@ -405,9 +405,11 @@ def vacuum(config: TractionConfig, compact: bool | None = None) -> Retention:
             compact = every > 0 and (last is None or now - last >= timedelta(days=every))
     if compact:
         done.compacted = store.compact(config.storage.database)
+        done.left_uncompacted = done.compacted is None
+        # Recorded either way; only an `ok` one puts off the next rewrite (`last_compaction`).
         with store.connect(config.storage.database) as con:
             run_id = store.start_run(con, "compact", None, now)
-            store.finish_run(con, run_id, "ok")
+            store.finish_run(con, run_id, "ok" if done.compacted else "failed")
             store.set_note(con, run_id, done.compaction())
     return done
 
@@ -421,10 +423,12 @@ class Retention:
     observations: int
     snapshots: int
     compacted: tuple[int, int] | None = None
+    left_uncompacted: bool = False  # a rewrite was due but would have lost something
 
     def compaction(self) -> str:
-        """What the rewrite did; only for a pass that rewrote the file."""
-        assert self.compacted is not None
+        """What the rewrite did, or why it left the file as it was."""
+        if self.compacted is None:
+            return "did not compact the file: it was still in use (it stays as it was)"
         before, after = self.compacted
         return f"compacted the file from {before / 1e6:,.1f} MB to {after / 1e6:,.1f} MB"
 
@@ -432,4 +436,4 @@ class Retention:
         return (
             f"pruned {self.pages} archived pages; downsampled away {self.observations}"
             f" observations; thinned away {self.snapshots} snapshots"
-        ) + (f"; {self.compaction()}" if self.compacted else "")
+        ) + (f"; {self.compaction()}" if self.compacted or self.left_uncompacted else "")
